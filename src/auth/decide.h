@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* One authorization decision: run the schemes in order, then the rules. */
+#ifndef BNC_AUTH_DECIDE_H
+#define BNC_AUTH_DECIDE_H
+
+#include "auth/scheme.h"
+
+struct bnc_runtime;
+struct bnc_request;
+struct bnc_response;
+
+enum bnc_outcome { BNC_OUT_ALLOW = 1, BNC_OUT_DENY, BNC_OUT_ERROR };
+
+struct bnc_decision {
+    enum bnc_outcome outcome;
+    int status;                       /* 200, 401, 403, 400, 500 ... */
+    int authenticated;                /* id is valid */
+    struct bnc_identity id;
+    const char *scheme;               /* scheme that decided, NULL = none */
+    size_t scheme_index;              /* its index in rt->schemes */
+    const char *detail;               /* JSON detail on denial */
+    const char *code;                 /* JSON code on denial */
+    char reason[240];                 /* log only */
+};
+
+void bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
+                struct bnc_decision *d);
+/* Builds the response for d (challenges, JSON body, identity variables). */
+void bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
+                          const struct bnc_decision *d,
+                          struct bnc_response *resp);
+void bnc_decision_cleanup(struct bnc_decision *d);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* A read-only view of one request's FastCGI params. Every value is hostile. */
+#ifndef BNC_FCGI_REQUEST_H
+#define BNC_FCGI_REQUEST_H
+
+#include <stddef.h>
+#include <time.h>
+
+enum bnc_role {
+    BNC_ROLE_AUTHORIZER = 1,  /* FCGI_AUTHORIZER (Apache, lighttpd) */
+    BNC_ROLE_NGINX,           /* RESPONDER with BOUNCER_MODE=authorize (nginx auth_request) */
+    BNC_ROLE_RESPONDER        /* RESPONDER: the /auth/ API */
+};
+
+enum bnc_apache_role {
+    BNC_APACHE_NONE = 0,
+    BNC_APACHE_ACCESS_CHECKER,
+    BNC_APACHE_AUTHENTICATOR,
+    BNC_APACHE_AUTHORIZER
+};
+
+/* Longest param value we look at; longer ones are treated as malformed. */
+#define BNC_PARAM_MAX 16384
+
+struct bnc_request {
+    enum bnc_role role;
+    enum bnc_apache_role apache_role;
+    char **envp;               /* borrowed: "NAME=value" strings, valid until finish */
+    /* Borrowed pointers into envp ("" when absent, never NULL): */
+    const char *method;        /* REQUEST_METHOD */
+    const char *uri;           /* REQUEST_URI (path + query as sent) */
+    const char *remote_addr;   /* REMOTE_ADDR */
+    const char *host;          /* HTTP_HOST, else SERVER_NAME */
+    const char *authorization; /* HTTP_AUTHORIZATION, else Authorization (mod_fcgid) */
+    const char *cookie;        /* HTTP_COOKIE */
+    const char *accept;        /* HTTP_ACCEPT */
+    const char *remote_user;   /* REMOTE_USER (Apache authenticator role) */
+    const char *remote_passwd; /* REMOTE_PASSWD (Apache authenticator role) */
+    int https;                 /* HTTPS=on or REQUEST_SCHEME=https */
+    struct timespec start;     /* CLOCK_MONOTONIC at arrival */
+};
+
+/* Fills r from envp (NULL-terminated). role_param is FCGI_ROLE as libfcgi
+ * reports it. Does not allocate. */
+void bnc_request_init(struct bnc_request *r, char **envp);
+/* First value of NAME (libfcgi semantics), or NULL. Values longer than
+ * BNC_PARAM_MAX are returned as NULL with *too_long set (may be NULL). */
+const char *bnc_request_param(const struct bnc_request *r, const char *name);
+/* Microseconds since r->start. */
+long long bnc_request_elapsed_us(const struct bnc_request *r);
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* The credential store: one Berkeley DB Transactional Data Store environment
+ * shared by every bouncer process and thread and by bouncerctl (DESIGN 6,
+ * berkeley-db.md). Only store/bdb.c includes db.h. */
+#ifndef BNC_STORE_STORE_H
+#define BNC_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "util/err.h"
+
+/* Format version of the store layout (meta "schema"). A store written by a
+ * newer bouncer is refused with a clear message. */
+#define BNC_STORE_SCHEMA 1
+/* Format version of one user record (first byte of the value). */
+#define BNC_USER_RECORD_VERSION 1
+
+#define BNC_USER_NAME_MAX 150   /* bytes of UTF-8, like Django's username */
+
+enum bnc_store_rc {
+    BNC_STORE_OK = 0,
+    BNC_STORE_NOTFOUND = 1,
+    BNC_STORE_EXISTS = 2,
+    BNC_STORE_CONFLICT = 3,   /* record changed under us (rev mismatch) */
+    BNC_STORE_ERROR = -1,     /* I/O, corrupt record, ...: logged */
+    BNC_STORE_DEAD = -2       /* environment needs recovery: close and reopen (or exit) */
+};
+
+enum bnc_store_sync {
+    BNC_STORE_SYNC = 0,       /* admin writes: fsync'ed at commit */
+    BNC_STORE_NOSYNC          /* authorizer writes: DB_TXN_WRITE_NOSYNC, survive a process crash */
+};
+
+struct bnc_user {
+    uint32_t id;              /* assigned at creation, never reused */
+    char *name;
+    char *hash;               /* password hash string; "" or "!" = no usable password */
+    char **groups;            /* NULL-terminated, may be NULL */
+    char *email;
+    char *display_name;
+    int disabled;
+    int64_t created;          /* unix seconds */
+    int64_t changed;
+    int64_t not_before;       /* credentials issued before this are void (log out everywhere) */
+    uint64_t rev;             /* record version: +1 on every change */
+};
+
+void bnc_user_cleanup(struct bnc_user *u);   /* frees members, wipes hash */
+/* Record codec, exposed for tests and fuzzing. encode: *out malloc'ed. */
+int bnc_user_encode(const struct bnc_user *u, unsigned char **out, size_t *len);
+int bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
+                    struct bnc_err *err);
+/* Validates a user name: 1..BNC_USER_NAME_MAX bytes of UTF-8, no control
+ * characters, no ':' (Basic cannot carry it), not starting/ending with space. */
+int bnc_user_name_valid(const char *name, const char **why);
+/* Group names: [A-Za-z0-9._-]{1,64}. */
+int bnc_group_name_valid(const char *name);
+
+struct bnc_store;
+
+struct bnc_store_opts {
+    const char *path;          /* environment home directory */
+    uint64_t cache_bytes;      /* written to DB_CONFIG when the env is created */
+    int create;                /* create the directory (2770) and env if missing */
+    int maintenance;           /* run a thread: failchk every 500 ms, checkpoint +
+                                  log removal every 30 s */
+    int readonly;              /* bouncer --check-config: refuse writes */
+};
+
+/* Opens (joins) the environment and databases. Clear errors in err for: a
+ * missing directory, permission denied, a newer schema, a corrupt env.
+ * Only one store per process (DB_REGISTER allows one DB_ENV per process). */
+struct bnc_store *bnc_store_open(const struct bnc_store_opts *o,
+                                 struct bnc_err *err);
+/* Clean close: frees the registry slot. NULL-safe. */
+void bnc_store_close(struct bnc_store *s);
+/* 1 if a panic / DB_RUNRECOVERY was seen: the handles are unusable. */
+int bnc_store_dead(const struct bnc_store *s);
+const char *bnc_store_path(const struct bnc_store *s);
+
+/* Reads a user (copies out). OK, NOTFOUND, ERROR or DEAD. */
+int bnc_store_user_get(struct bnc_store *s, const char *name,
+                       struct bnc_user *out);
+int bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
+                             struct bnc_user *out);
+/* Creates a user: assigns id, created = changed = now, rev = 1.
+ * u->id/created/changed/rev are written back. EXISTS if the name is taken. */
+int bnc_store_user_add(struct bnc_store *s, struct bnc_user *u);
+/* Read-modify-write of one user in one transaction with deadlock retry:
+ * fn edits the record (return 0 to write, >0 to skip writing, <0 to abort
+ * with ERROR). changed and rev are updated by the store. NOTFOUND if absent. */
+int bnc_store_user_modify(struct bnc_store *s, const char *name,
+                          int (*fn)(struct bnc_user *u, void *arg), void *arg,
+                          enum bnc_store_sync sync);
+int bnc_store_user_del(struct bnc_store *s, const char *name);
+/* Calls fn for every user in name order (copies); stops if fn returns != 0. */
+int bnc_store_user_foreach(struct bnc_store *s,
+                           int (*fn)(const struct bnc_user *u, void *arg),
+                           void *arg);
+
+/* Admin: human-readable statistics, verification, hot backup into dir
+ * (which must not exist or be empty). 0 or -1 with err. */
+int bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err);
+int bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err);
+int bnc_store_backup(struct bnc_store *s, const char *dir, struct bnc_err *err);
+/* One maintenance round (failchk, checkpoint, log removal); the maintenance
+ * thread calls it, bouncerctl may too. */
+int bnc_store_maintain(struct bnc_store *s);
+
+#endif
