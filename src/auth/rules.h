@@ -44,7 +44,7 @@ struct bnc_rule {
     unsigned line;
     char *text;                /* "GET,HEAD /pub/ = anonymous" for explain/logs */
     unsigned methods;
-    char *pattern;             /* "/pub/" (prefix) or "/img/*.png" (glob) */
+    char *pattern;             /* "/pub/" (prefix) or a glob with '*' ("*.png") */
     int glob;
     struct bnc_requirement *reqs;
     size_t nreqs;

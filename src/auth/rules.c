@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/* Access rules: parse "[METHODS ]PATTERN = REQ ...", match, evaluate, and
+ * normalise request paths before they are matched. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/rules.h"
+#include "auth/scheme.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+/* Paths up to this length are matched with an on-stack table. */
+#define BNC_RULES_GLOB_STACK 1024
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} bnc_rules_methods[] = {
+    {"GET", BNC_M_GET},         {"HEAD", BNC_M_HEAD},
+    {"POST", BNC_M_POST},       {"PUT", BNC_M_PUT},
+    {"PATCH", BNC_M_PATCH},     {"DELETE", BNC_M_DELETE},
+    {"OPTIONS", BNC_M_OPTIONS}, {"TRACE", BNC_M_TRACE},
+    {"CONNECT", BNC_M_CONNECT},
+};
+#define BNC_RULES_NMETHODS (sizeof(bnc_rules_methods) / sizeof(bnc_rules_methods[0]))
+
+#define BNC_RULES_METHOD_LIST \
+    "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT"
+#define BNC_RULES_REQ_LIST                                                  \
+    "anonymous, authenticated, user:NAME[,NAME], group:NAME[,NAME], "       \
+    "scope:NAME[,NAME], scheme:NAME[,NAME], network:CIDR[,CIDR], https"
+
+unsigned
+bnc_method_bit(const char *method)
+{
+    size_t i;
+
+    if (method == NULL)
+        return BNC_M_OTHER;
+    /* Case-insensitive on purpose: a back end that treats "post" as POST
+     * must not see it slip past a "POST /api/" rule. */
+    for (i = 0; i < BNC_RULES_NMETHODS; i++)
+        if (bnc_str_ieq(method, bnc_rules_methods[i].name))
+            return bnc_rules_methods[i].bit;
+    return BNC_M_OTHER;
+}
+
+struct bnc_rules *
+bnc_rules_new(void)
+{
+    return bnc_calloc(1, sizeof(struct bnc_rules));
+}
+
+static void
+bnc_rules_rule_cleanup(struct bnc_rule *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->nreqs; i++) {
+        bnc_strv_free(r->reqs[i].names);
+        free(r->reqs[i].nets);
+    }
+    free(r->reqs);
+    free(r->text);
+    free(r->pattern);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+bnc_rules_free(struct bnc_rules *r)
+{
+    size_t i;
+
+    if (r == NULL)
+        return;
+    for (i = 0; i < r->n; i++)
+        bnc_rules_rule_cleanup(&r->v[i]);
+    free(r->v);
+    free(r);
+}
+
+static int
+bnc_rules_is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Parses the METHODS part ("GET,HEAD"); 0 or -1 with a diagnostic. */
+static int
+bnc_rules_parse_methods(const char *s, unsigned *bits, const char *file,
+                        unsigned line, struct bnc_diag *d)
+{
+    char **items = NULL;
+    size_t i, k;
+    int rc = -1;
+
+    *bits = 0;
+    if (bnc_split_list(s, &items) < 0) {
+        bnc_diag_error(d, file, line,
+                       "rule methods: expected a comma-separated list like "
+                       "GET,HEAD, got '%s'", s);
+        goto out;
+    }
+    for (i = 0; items[i] != NULL; i++) {
+        unsigned bit = 0;
+
+        for (k = 0; k < BNC_RULES_NMETHODS; k++)
+            if (bnc_str_ieq(items[i], bnc_rules_methods[k].name))
+                bit = bnc_rules_methods[k].bit;
+        if (bit == 0) {
+            bnc_diag_error(d, file, line,
+                           "unknown method '%s' in rule (valid: "
+                           BNC_RULES_METHOD_LIST ")", items[i]);
+            goto out;
+        }
+        if (*bits & bit)
+            bnc_diag_warn(d, file, line, "method %s is listed twice",
+                          items[i]);
+        *bits |= bit;
+    }
+    rc = 0;
+out:
+    bnc_strv_free(items);
+    return rc;
+}
+
+/* A pattern is matched against normalised paths, so one that is not itself
+ * normalised could never match: say so rather than silently never apply. */
+static int
+bnc_rules_check_pattern(const char *p, const char *file, unsigned line,
+                        struct bnc_diag *d)
+{
+    const char *seg;
+
+    if (p[0] != '/') {
+        bnc_diag_error(d, file, line,
+                       "rule pattern must start with '/', got '%s'", p);
+        return -1;
+    }
+    if (strpbrk(p, " \t?#%") != NULL) {
+        bnc_diag_error(d, file, line,
+                       "rule pattern '%s' contains a space, '?', '#' or '%%' "
+                       "(patterns match the decoded path without the query)",
+                       p);
+        return -1;
+    }
+    for (seg = p; seg != NULL; seg = strchr(seg + 1, '/')) {
+        const char *next = seg + 1;
+        size_t len = strcspn(next, "/");
+
+        if ((len == 0 && next[0] == '/') || (len == 1 && next[0] == '.') ||
+            (len == 2 && next[0] == '.' && next[1] == '.')) {
+            bnc_diag_error(d, file, line,
+                           "rule pattern '%s' is not a normalised path "
+                           "('//', '.' or '..' never occur in matched paths)",
+                           p);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* "NAME[,NAME]" for user/group/scope/scheme. */
+static int
+bnc_rules_parse_names(struct bnc_requirement *q, const char *kind,
+                      const char *word, const char *arg, const char *file,
+                      unsigned line, struct bnc_diag *d)
+{
+    if (bnc_split_list(arg, &q->names) < 0) {
+        bnc_diag_error(d, file, line,
+                       "%s: expected %s:NAME[,NAME], got '%s'", kind, kind,
+                       word);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+bnc_rules_parse_nets(struct bnc_requirement *q, const char *word,
+                     const char *arg, const char *file, unsigned line,
+                     struct bnc_diag *d)
+{
+    char **items = NULL;
+    size_t i, n;
+    int rc = -1;
+
+    if (bnc_split_list(arg, &items) < 0) {
+        bnc_diag_error(d, file, line,
+                       "network: expected network:CIDR[,CIDR], got '%s'",
+                       word);
+        goto out;
+    }
+    n = bnc_strv_len(items);
+    q->nets = bnc_calloc(n, sizeof(*q->nets));
+    for (i = 0; i < n; i++) {
+        int host_bits = 0;
+
+        if (bnc_cidr_parse(items[i], &q->nets[i], &host_bits) != 0) {
+            if (host_bits)
+                bnc_diag_error(d, file, line,
+                               "network: '%s' has host bits set beyond the "
+                               "prefix length", items[i]);
+            else
+                bnc_diag_error(d, file, line,
+                               "network: expected an IP address or CIDR "
+                               "block like 192.0.2.0/24 or 2001:db8::/32, "
+                               "got '%s'", items[i]);
+            goto out;
+        }
+        q->nnets++;
+    }
+    rc = 0;
+out:
+    bnc_strv_free(items);
+    return rc;
+}
+
+static const char *
+bnc_rules_kind_name(enum bnc_req_kind k)
+{
+    switch (k) {
+    case BNC_REQ_ANONYMOUS: return "anonymous";
+    case BNC_REQ_AUTHENTICATED: return "authenticated";
+    case BNC_REQ_USER: return "user";
+    case BNC_REQ_GROUP: return "group";
+    case BNC_REQ_SCOPE: return "scope";
+    case BNC_REQ_SCHEME: return "scheme";
+    case BNC_REQ_NETWORK: return "network";
+    case BNC_REQ_HTTPS: return "https";
+    }
+    return "?";
+}
+
+/* One requirement word; fills q (which the caller cleans up on failure). */
+static int
+bnc_rules_parse_req(struct bnc_requirement *q, const char *word,
+                    const char *file, unsigned line, struct bnc_diag *d)
+{
+    static const struct {
+        const char *name;
+        enum bnc_req_kind kind;
+    } kinds[] = {
+        {"user", BNC_REQ_USER},     {"group", BNC_REQ_GROUP},
+        {"scope", BNC_REQ_SCOPE},   {"scheme", BNC_REQ_SCHEME},
+        {"network", BNC_REQ_NETWORK},
+    };
+    const char *colon = strchr(word, ':');
+    size_t i, nlen;
+
+    memset(q, 0, sizeof(*q));
+    if (colon == NULL) {
+        if (strcmp(word, "anonymous") == 0) {
+            q->kind = BNC_REQ_ANONYMOUS;
+            return 0;
+        }
+        if (strcmp(word, "authenticated") == 0) {
+            q->kind = BNC_REQ_AUTHENTICATED;
+            return 0;
+        }
+        if (strcmp(word, "https") == 0) {
+            q->kind = BNC_REQ_HTTPS;
+            return 0;
+        }
+        goto unknown;
+    }
+    nlen = (size_t)(colon - word);
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (strlen(kinds[i].name) != nlen ||
+            strncmp(word, kinds[i].name, nlen) != 0)
+            continue;
+        q->kind = kinds[i].kind;
+        if (q->kind == BNC_REQ_NETWORK)
+            return bnc_rules_parse_nets(q, word, colon + 1, file, line, d);
+        return bnc_rules_parse_names(q, kinds[i].name, word, colon + 1, file,
+                                     line, d);
+    }
+unknown:
+    bnc_diag_error(d, file, line,
+                   "unknown requirement '%s' in rule (valid: "
+                   BNC_RULES_REQ_LIST ")", word);
+    return -1;
+}
+
+int
+bnc_rules_add(struct bnc_rules *r, const char *lhs, const char *rhs,
+              const char *file, unsigned line, struct bnc_diag *d)
+{
+    struct bnc_rule rule;
+    char *left = NULL, *right = NULL, *p, *word, *pat;
+    size_t i, len;
+    int rc = -1, anonymous = 0, mrc;
+
+    memset(&rule, 0, sizeof(rule));
+    if (r == NULL || lhs == NULL || rhs == NULL)
+        return -1;
+    rule.line = line;
+    left = bnc_strdup(lhs);
+    bnc_str_trim(left);
+    right = bnc_strdup(rhs);
+    bnc_str_trim(right);
+
+    /* Methods never contain '/', patterns always start with it. */
+    pat = strchr(left, '/');
+    if (pat == NULL) {
+        bnc_diag_error(d, file, line,
+                       "rule pattern must start with '/', got '%s'", left);
+        goto out;
+    }
+    if (pat != left) {
+        char *methods = bnc_strndup(left, (size_t)(pat - left));
+
+        bnc_str_trim(methods);
+        if (!bnc_rules_is_space(pat[-1])) {
+            bnc_diag_error(d, file, line,
+                           "rule pattern must start with '/', got '%s'",
+                           left);
+            free(methods);
+            goto out;
+        }
+        mrc = bnc_rules_parse_methods(methods, &rule.methods, file, line, d);
+        free(methods);
+        if (mrc != 0)
+            goto out;
+    }
+    if (bnc_rules_check_pattern(pat, file, line, d) != 0)
+        goto out;
+    rule.pattern = bnc_strdup(pat);
+    rule.glob = strchr(pat, '*') != NULL;
+
+    /* Requirements: space-separated words, all of which must hold. */
+    for (p = right; *p != '\0';) {
+        struct bnc_requirement q;
+
+        while (bnc_rules_is_space(*p))
+            p++;
+        if (*p == '\0')
+            break;
+        word = p;
+        len = strcspn(p, " \t");
+        p += len;
+        if (*p != '\0')
+            *p++ = '\0';
+        if (bnc_rules_parse_req(&q, word, file, line, d) != 0) {
+            bnc_strv_free(q.names);
+            free(q.nets);
+            goto out;
+        }
+        rule.reqs = bnc_realloc(rule.reqs,
+                                (rule.nreqs + 1) * sizeof(*rule.reqs));
+        rule.reqs[rule.nreqs++] = q;
+    }
+    if (rule.nreqs == 0) {
+        bnc_diag_error(d, file, line,
+                       "rule '%s' has no requirement (valid: "
+                       BNC_RULES_REQ_LIST ")", left);
+        goto out;
+    }
+    for (i = 0; i < rule.nreqs; i++)
+        if (rule.reqs[i].kind == BNC_REQ_ANONYMOUS)
+            anonymous = 1;
+    if (anonymous) {
+        for (i = 0; i < rule.nreqs; i++) {
+            enum bnc_req_kind k = rule.reqs[i].kind;
+
+            if (k == BNC_REQ_ANONYMOUS || k == BNC_REQ_NETWORK ||
+                k == BNC_REQ_HTTPS)
+                continue;
+            bnc_diag_error(d, file, line,
+                           "'anonymous' cannot be combined with '%s' (only "
+                           "with network and https)", bnc_rules_kind_name(k));
+            goto out;
+        }
+    }
+
+    /* The trimmed text, for logs and explanations. right was cut into
+     * words above, so take the requirements from rhs again. */
+    free(right);
+    right = bnc_strdup(rhs);
+    bnc_str_trim(right);
+    len = strlen(left) + strlen(right) + 4;
+    rule.text = bnc_malloc(len);
+    snprintf(rule.text, len, "%s = %s", left, right);
+    r->v = bnc_realloc(r->v, (r->n + 1) * sizeof(*r->v));
+    r->v[r->n++] = rule;
+    memset(&rule, 0, sizeof(rule));
+    rc = 0;
+out:
+    bnc_rules_rule_cleanup(&rule);
+    free(left);
+    free(right);
+    return rc;
+}
+
+/* Glob match of the whole path: '*' = any run of bytes without '/', '**' =
+ * any run including '/', and a '**' segment between two slashes may also
+ * be empty (so the pattern /a/ ** /b, without the spaces, matches "/a/b",
+ * as in .gitignore). Dynamic programming over the path keeps
+ * the cost at O(pattern * path) whatever the path holds: a backtracking
+ * matcher can be made exponential by a hostile URI. */
+static int
+bnc_rules_glob(const char *pat, const char *s)
+{
+    unsigned char stack_buf[2 * (BNC_RULES_GLOB_STACK + 1)];
+    unsigned char *cur, *nxt, *tmp, *heap = NULL;
+    size_t n = strlen(s), j;
+    const char *p = pat;
+    int res;
+
+    if (n <= BNC_RULES_GLOB_STACK) {
+        cur = stack_buf;
+    } else {
+        heap = bnc_malloc(2 * (n + 1));
+        cur = heap;
+    }
+    nxt = cur + n + 1;
+    memset(cur, 0, n + 1);
+    cur[0] = 1;
+    while (*p != '\0') {
+        if (p[0] == '/' && p[1] == '*' && p[2] == '*' && p[3] == '/') {
+            /* slash, '**', slash: a '/' at i and at j-1, i <= j-1. */
+            int seen = 0;
+
+            nxt[0] = 0;
+            for (j = 1; j <= n; j++) {
+                if (cur[j - 1] && s[j - 1] == '/')
+                    seen = 1;
+                nxt[j] = (unsigned char)(seen && s[j - 1] == '/');
+            }
+            p += 3; /* the closing '/' is part of the match */
+            while (*p == '*')
+                p++;
+            if (*p == '/')
+                p++;
+        } else if (p[0] == '*' && p[1] == '*') {
+            nxt[0] = cur[0];
+            for (j = 1; j <= n; j++)
+                nxt[j] = (unsigned char)(cur[j] || nxt[j - 1]);
+            while (*p == '*')
+                p++;
+        } else if (p[0] == '*') {
+            nxt[0] = cur[0];
+            for (j = 1; j <= n; j++)
+                nxt[j] = (unsigned char)(cur[j] ||
+                                         (nxt[j - 1] && s[j - 1] != '/'));
+            p++;
+        } else {
+            nxt[0] = 0;
+            for (j = 1; j <= n; j++)
+                nxt[j] = (unsigned char)(cur[j - 1] && s[j - 1] == *p);
+            p++;
+        }
+        tmp = cur;
+        cur = nxt;
+        nxt = tmp;
+    }
+    res = cur[n];
+    free(heap);
+    return res;
+}
+
+static int
+bnc_rules_pattern_match(const struct bnc_rule *rule, const char *path)
+{
+    size_t plen;
+
+    if (rule->glob)
+        return bnc_rules_glob(rule->pattern, path);
+    plen = strlen(rule->pattern);
+    if (strncmp(path, rule->pattern, plen) == 0)
+        return 1;
+    /* "/admin/" also covers "/admin": servers may serve the directory
+     * itself, and a rule should not be bypassed by dropping the slash. */
+    return plen > 1 && rule->pattern[plen - 1] == '/' &&
+           strlen(path) == plen - 1 &&
+           strncmp(path, rule->pattern, plen - 1) == 0;
+}
+
+const struct bnc_rule *
+bnc_rules_match(const struct bnc_rules *r, const char *method,
+                const char *path)
+{
+    unsigned bit = bnc_method_bit(method);
+    size_t i;
+
+    if (r == NULL || path == NULL)
+        return NULL;
+    for (i = 0; i < r->n; i++) {
+        const struct bnc_rule *rule = &r->v[i];
+
+        if (rule->methods != 0 && (rule->methods & bit) == 0)
+            continue;
+        if (bnc_rules_pattern_match(rule, path))
+            return rule;
+    }
+    return NULL;
+}
+
+/* 1 if word is one of the space-separated items of list. */
+static int
+bnc_rules_in_words(const char *list, const char *word)
+{
+    size_t wlen = strlen(word);
+    const char *p = list;
+
+    if (list == NULL || wlen == 0)
+        return 0;
+    while (*p != '\0') {
+        size_t len;
+
+        while (*p == ' ')
+            p++;
+        len = strcspn(p, " ");
+        if (len == wlen && strncmp(p, word, len) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+static int
+bnc_rules_req_holds(const struct bnc_requirement *q,
+                    const struct bnc_rule_facts *f)
+{
+    const struct bnc_identity *id = f->id;
+    size_t i;
+
+    switch (q->kind) {
+    case BNC_REQ_AUTHENTICATED:
+        return 1;
+    case BNC_REQ_USER:
+        for (i = 0; q->names[i] != NULL; i++)
+            if (id->user != NULL && strcmp(id->user, q->names[i]) == 0)
+                return 1;
+        return 0;
+    case BNC_REQ_GROUP:
+        for (i = 0; q->names[i] != NULL; i++)
+            if (bnc_identity_in_group(id, q->names[i]))
+                return 1;
+        return 0;
+    case BNC_REQ_SCOPE:
+        for (i = 0; q->names[i] != NULL; i++)
+            if (bnc_rules_in_words(id->scopes, q->names[i]))
+                return 1;
+        return 0;
+    case BNC_REQ_SCHEME:
+        for (i = 0; q->names[i] != NULL; i++)
+            if (f->scheme != NULL && bnc_str_ieq(f->scheme, q->names[i]))
+                return 1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+enum bnc_rule_outcome
+bnc_rule_eval(const struct bnc_rule *rule, const struct bnc_rule_facts *f)
+{
+    size_t i, k;
+    int anonymous = 0;
+
+    if (rule == NULL || f == NULL)
+        return BNC_RULE_FORBIDDEN;
+    /* Transport first: no credential should be asked for over plain http. */
+    for (i = 0; i < rule->nreqs; i++)
+        if (rule->reqs[i].kind == BNC_REQ_HTTPS && !f->https)
+            return BNC_RULE_NEED_HTTPS;
+    /* Network next: it does not depend on who the caller is, so logging in
+     * would not help and the answer is 403, not 401. */
+    for (i = 0; i < rule->nreqs; i++) {
+        const struct bnc_requirement *q = &rule->reqs[i];
+        int in = 0;
+
+        if (q->kind != BNC_REQ_NETWORK)
+            continue;
+        for (k = 0; k < q->nnets && f->client != NULL; k++)
+            if (bnc_cidr_match(&q->nets[k], f->client))
+                in = 1;
+        if (!in)
+            return BNC_RULE_FORBIDDEN;
+    }
+    for (i = 0; i < rule->nreqs; i++)
+        if (rule->reqs[i].kind == BNC_REQ_ANONYMOUS)
+            anonymous = 1;
+    if (anonymous)
+        return BNC_RULE_ALLOW;
+    for (i = 0; i < rule->nreqs; i++) {
+        enum bnc_req_kind kd = rule->reqs[i].kind;
+
+        if (kd == BNC_REQ_NETWORK || kd == BNC_REQ_HTTPS)
+            continue;
+        if (f->id == NULL)
+            return BNC_RULE_UNAUTHENTICATED;
+    }
+    for (i = 0; i < rule->nreqs; i++) {
+        enum bnc_req_kind kd = rule->reqs[i].kind;
+
+        if (kd == BNC_REQ_NETWORK || kd == BNC_REQ_HTTPS)
+            continue;
+        if (!bnc_rules_req_holds(&rule->reqs[i], f))
+            return BNC_RULE_FORBIDDEN;
+    }
+    return BNC_RULE_ALLOW;
+}
+
+static int
+bnc_rules_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+bnc_path_normalize(const char *uri, char *out, size_t cap, const char **why)
+{
+    const char *p;
+    const char *reason = "path too long";
+    size_t pos;
+
+    if (why != NULL)
+        *why = NULL;
+    if (out == NULL || cap < 2)
+        goto fail;
+    out[0] = '\0';
+    if (uri == NULL || uri[0] != '/') {
+        /* Also "*" (OPTIONS) and absolute-form "http://host/...": neither
+         * names a path the rules could be about. */
+        reason = "path does not start with '/'";
+        goto fail;
+    }
+    out[0] = '/';
+    pos = 1;
+    p = uri + 1;
+    /* One segment at a time: decode it in place after pos, then keep it,
+     * drop it (".") or pop the previous one (".."). Decoding first means
+     * "%2e%2e" is a ".." too, which is what the file system will see. */
+    for (;;) {
+        size_t start = pos, seglen;
+
+        while (*p != '\0' && *p != '/' && *p != '?') {
+            char c = *p;
+
+            if (c == '#') {
+                reason = "fragment in request target";
+                goto fail;
+            }
+            if (c == '%') {
+                int hi = bnc_rules_hexval(p[1]), lo;
+
+                lo = hi < 0 ? -1 : bnc_rules_hexval(p[2]);
+                if (hi < 0 || lo < 0) {
+                    reason = "invalid percent-encoding";
+                    goto fail;
+                }
+                c = (char)(hi * 16 + lo);
+                if (c == '\0') {
+                    reason = "encoded NUL in path";
+                    goto fail;
+                }
+                if (c == '/') {
+                    reason = "encoded slash in path";
+                    goto fail;
+                }
+                p += 3;
+            } else {
+                p++;
+            }
+            /* Room for this byte and the NUL. */
+            if (pos + 1 >= cap) {
+                reason = "path too long";
+                goto fail;
+            }
+            out[pos++] = c;
+        }
+        seglen = pos - start;
+        if (seglen == 1 && out[start] == '.') {
+            pos = start;
+        } else if (seglen == 2 && out[start] == '.' && out[start + 1] == '.') {
+            pos = start;
+            if (pos == 1) {
+                reason = "path escapes the root";
+                goto fail;
+            }
+            /* out[pos - 1] is the '/' after the previous segment. */
+            pos--;
+            while (pos > 0 && out[pos - 1] != '/')
+                pos--;
+        } else if (seglen > 0 && *p == '/') {
+            if (pos + 1 >= cap) {
+                reason = "path too long";
+                goto fail;
+            }
+            out[pos++] = '/';
+        }
+        if (*p != '/')
+            break;
+        p++;
+    }
+    out[pos] = '\0';
+    return 0;
+fail:
+    if (out != NULL && cap > 0)
+        out[0] = '\0';
+    if (why != NULL)
+        *why = reason;
+    return -1;
+}
