@@ -37,14 +37,16 @@ struct bnc_request {
     const char *remote_user;   /* REMOTE_USER (Apache authenticator role) */
     const char *remote_passwd; /* REMOTE_PASSWD (Apache authenticator role) */
     int https;                 /* HTTPS=on or REQUEST_SCHEME=https */
+    const char *oversized;     /* name of a credential-carrying param longer
+                                  than BNC_PARAM_MAX, else NULL: answered 400 */
     struct timespec start;     /* CLOCK_MONOTONIC at arrival */
 };
 
-/* Fills r from envp (NULL-terminated). role_param is FCGI_ROLE as libfcgi
- * reports it. Does not allocate. */
+/* Fills r from envp (NULL-terminated; libfcgi adds FCGI_ROLE itself).
+ * Does not allocate. */
 void bnc_request_init(struct bnc_request *r, char **envp);
 /* First value of NAME (libfcgi semantics), or NULL. Values longer than
- * BNC_PARAM_MAX are returned as NULL with *too_long set (may be NULL). */
+ * BNC_PARAM_MAX are returned as NULL. */
 const char *bnc_request_param(const struct bnc_request *r, const char *name);
 /* Microseconds since r->start. */
 long long bnc_request_elapsed_us(const struct bnc_request *r);

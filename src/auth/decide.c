@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* One decision: schemes in the configured order (DRF's
+ * DEFAULT_AUTHENTICATION_CLASSES), then the first matching rule. */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth/decide.h"
+#include "auth/rules.h"
+#include "conf/conf.h"
+#include "fcgi/request.h"
+#include "fcgi/response.h"
+#include "runtime.h"
+#include "util/cidr.h"
+
+#define BNC_PATH_MAX 8192
+
+static void
+bnc_decision_deny(struct bnc_decision *d, int status, const char *detail,
+                  const char *code)
+{
+    d->outcome = BNC_OUT_DENY;
+    d->status = status;
+    d->detail = detail;
+    d->code = code;
+}
+
+/* Runs the schemes. Returns 1 if a scheme ended the decision (deny or
+ * error), 0 to go on to the rules (authenticated or anonymous). */
+static int
+bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
+                   struct bnc_decision *d)
+{
+    size_t i;
+
+    for (i = 0; i < rt->nschemes; i++) {
+        const struct bnc_scheme_inst *si = &rt->schemes[i];
+        struct bnc_result res;
+        enum bnc_verdict v;
+
+        memset(&res, 0, sizeof(res));
+        v = si->scheme->check(si->state, req, &res);
+        switch (v) {
+        case BNC_DECLINED:
+            bnc_result_cleanup(&res);
+            continue;
+        case BNC_ALLOW:
+            d->authenticated = 1;
+            d->id = res.id; /* moved */
+            memset(&res.id, 0, sizeof(res.id));
+            d->scheme = si->scheme->name;
+            d->scheme_index = i;
+            snprintf(d->reason, sizeof(d->reason), "%s", res.reason);
+            bnc_result_cleanup(&res);
+            return 0;
+        case BNC_DENY:
+            d->scheme = si->scheme->name;
+            d->scheme_index = i;
+            bnc_decision_deny(d, res.status ? res.status : 401,
+                              res.detail ? res.detail
+                                         : "Incorrect authentication credentials.",
+                              res.code ? res.code : "authentication_failed");
+            snprintf(d->reason, sizeof(d->reason), "%s", res.reason);
+            bnc_result_cleanup(&res);
+            return 1;
+        default:
+            /* BNC_ERROR, or a broken scheme returning garbage: never allow. */
+            d->scheme = si->scheme->name;
+            d->scheme_index = i;
+            d->outcome = BNC_OUT_ERROR;
+            d->status = 500;
+            d->detail = "Authentication is temporarily unavailable.";
+            d->code = "service_unavailable";
+            snprintf(d->reason, sizeof(d->reason), "%s",
+                     res.reason[0] ? res.reason : "scheme error");
+            bnc_result_cleanup(&res);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void
+bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
+           struct bnc_decision *d)
+{
+    char path[BNC_PATH_MAX];
+    const char *why = NULL;
+    const struct bnc_rule *rule;
+    struct bnc_rule_facts facts;
+    struct bnc_addr client;
+    int have_client;
+
+    memset(d, 0, sizeof(*d));
+    d->outcome = BNC_OUT_DENY; /* every early return denies */
+    d->status = 403;
+    if (req->oversized != NULL) {
+        snprintf(d->reason, sizeof(d->reason), "%s longer than %d bytes",
+                 req->oversized, BNC_PARAM_MAX);
+        bnc_decision_deny(d, 400, "Request header too large.",
+                          "header_too_large");
+        return;
+    }
+    if (bnc_path_normalize(req->uri, path, sizeof(path), &why) != 0) {
+        snprintf(d->reason, sizeof(d->reason), "bad path: %s",
+                 why ? why : "?");
+        bnc_decision_deny(d, 400, "Malformed request path.", "invalid_path");
+        return;
+    }
+    if (bnc_decide_schemes(rt, req, d))
+        return;
+    rule = bnc_rules_match(rt->conf->rules, req->method, path);
+    if (rule == NULL) {
+        snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s", path);
+        if (d->authenticated)
+            bnc_decision_deny(d, 403,
+                              "You do not have permission to perform this action.",
+                              "permission_denied");
+        else
+            bnc_decision_deny(d, 401,
+                              "Authentication credentials were not provided.",
+                              "not_authenticated");
+        return;
+    }
+    have_client = bnc_addr_parse(req->remote_addr, &client) == 0;
+    facts.id = d->authenticated ? &d->id : NULL;
+    facts.scheme = d->scheme;
+    facts.client = have_client ? &client : NULL;
+    facts.https = req->https;
+    switch (bnc_rule_eval(rule, &facts)) {
+    case BNC_RULE_ALLOW:
+        d->outcome = BNC_OUT_ALLOW;
+        d->status = 200;
+        if (d->reason[0] == '\0' || !d->authenticated)
+            snprintf(d->reason, sizeof(d->reason), "rule line %u allows",
+                     rule->line);
+        return;
+    case BNC_RULE_UNAUTHENTICATED:
+        snprintf(d->reason, sizeof(d->reason),
+                 "rule line %u requires authentication", rule->line);
+        bnc_decision_deny(d, 401,
+                          "Authentication credentials were not provided.",
+                          "not_authenticated");
+        return;
+    case BNC_RULE_NEED_HTTPS:
+        snprintf(d->reason, sizeof(d->reason), "rule line %u requires https",
+                 rule->line);
+        bnc_decision_deny(d, 403, "HTTPS is required for this resource.",
+                          "https_required");
+        return;
+    case BNC_RULE_FORBIDDEN:
+    default:
+        snprintf(d->reason, sizeof(d->reason), "rule line %u forbids",
+                 rule->line);
+        bnc_decision_deny(d, 403,
+                          "You do not have permission to perform this action.",
+                          "permission_denied");
+        return;
+    }
+}
+
+/* One WWW-Authenticate header per challenge (RFC 9110 allows repeats). */
+static void
+bnc_decision_challenge(struct bnc_response *resp,
+                       const struct bnc_scheme_inst *si)
+{
+    struct bnc_buf c;
+
+    if (si->scheme->challenge == NULL)
+        return;
+    bnc_buf_init(&c);
+    if (si->scheme->challenge(si->state, &c))
+        bnc_response_header(resp, "WWW-Authenticate", bnc_buf_str(&c));
+    bnc_buf_cleanup(&c);
+}
+
+void
+bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
+                     const struct bnc_decision *d, struct bnc_response *resp)
+{
+    size_t i;
+
+    if (d->outcome == BNC_OUT_ALLOW) {
+        resp->status = 200;
+        if (d->authenticated)
+            bnc_response_identity(resp, &d->id,
+                                  req->role == BNC_ROLE_NGINX
+                                      ? BNC_IDENT_NGINX
+                                      : BNC_IDENT_VARIABLES);
+        return;
+    }
+    if (d->status == 401) {
+        /* A scheme that failed answers with its own challenge; "no
+         * credentials" offers every enabled scheme. */
+        if (d->scheme != NULL && d->scheme_index < rt->nschemes)
+            bnc_decision_challenge(resp, &rt->schemes[d->scheme_index]);
+        else
+            for (i = 0; i < rt->nschemes; i++)
+                bnc_decision_challenge(resp, &rt->schemes[i]);
+    }
+    bnc_response_json_error(resp, d->status, d->detail, d->code);
+}
+
+void
+bnc_decision_cleanup(struct bnc_decision *d)
+{
+    bnc_identity_cleanup(&d->id);
+}

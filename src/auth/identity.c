@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* Identity and scheme-result helpers shared by every scheme. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/scheme.h"
+#include "util/mem.h"
+
+void
+bnc_identity_set(char **field, const char *value)
+{
+    free(*field);
+    *field = bnc_strdup(value);
+}
+
+void
+bnc_identity_cleanup(struct bnc_identity *id)
+{
+    bnc_free(id->user);
+    bnc_free(id->auth_type);
+    bnc_free(id->user_id);
+    bnc_free(id->groups);
+    bnc_free(id->scopes);
+    bnc_free(id->email);
+    bnc_free(id->name);
+    bnc_free(id->cred_id);
+    id->expires = 0;
+}
+
+int
+bnc_identity_in_group(const struct bnc_identity *id, const char *group)
+{
+    const char *p;
+    size_t glen = strlen(group);
+
+    if (id == NULL || id->groups == NULL || glen == 0)
+        return 0;
+    for (p = id->groups; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+
+        if (len == glen && memcmp(p, group, glen) == 0)
+            return 1;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+void
+bnc_result_cleanup(struct bnc_result *r)
+{
+    bnc_identity_cleanup(&r->id);
+    memset(r, 0, sizeof(*r));
+}
+
+void
+bnc_result_reason(struct bnc_result *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+    va_end(ap);
+}
+
+enum bnc_verdict
+bnc_result_deny(struct bnc_result *r, int status, const char *detail,
+                const char *code)
+{
+    r->status = status;
+    r->detail = detail;
+    r->code = code;
+    return BNC_DENY;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* The request view: borrowed pointers into libfcgi's envp, no copies. */
+#include <string.h>
+
+#include "fcgi/request.h"
+#include "util/str.h"
+
+/* First "NAME=" in envp, like FCGX_GetParam (a duplicate later in the list
+ * must not win: web-servers.md 1). */
+static const char *
+bnc_request_find(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (envp == NULL)
+        return NULL;
+    for (; *envp != NULL; envp++)
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+            return *envp + n + 1;
+    return NULL;
+}
+
+const char *
+bnc_request_param(const struct bnc_request *r, const char *name)
+{
+    const char *v = bnc_request_find(r->envp, name);
+
+    if (v != NULL && strnlen(v, BNC_PARAM_MAX + 1) > BNC_PARAM_MAX)
+        return NULL;
+    return v;
+}
+
+static const char *
+bnc_request_get(const struct bnc_request *r, const char *name)
+{
+    const char *v = bnc_request_param(r, name);
+
+    return v != NULL ? v : "";
+}
+
+/* Like bnc_request_get, but remembers an oversized value: a credential we
+ * cannot read must not look like "no credential" (that would be anonymous). */
+static const char *
+bnc_request_get_cred(struct bnc_request *r, const char *name)
+{
+    const char *v = bnc_request_find(r->envp, name);
+
+    if (v != NULL && strnlen(v, BNC_PARAM_MAX + 1) > BNC_PARAM_MAX) {
+        if (r->oversized == NULL)
+            r->oversized = name;
+        return "";
+    }
+    return v != NULL ? v : "";
+}
+
+void
+bnc_request_init(struct bnc_request *r, char **envp)
+{
+    const char *role, *mode, *arole, *scheme;
+
+    memset(r, 0, sizeof(*r));
+    clock_gettime(CLOCK_MONOTONIC, &r->start);
+    r->envp = envp;
+    role = bnc_request_get(r, "FCGI_ROLE");
+    mode = bnc_request_get(r, "BOUNCER_MODE");
+    if (strcmp(role, "AUTHORIZER") == 0)
+        r->role = BNC_ROLE_AUTHORIZER;
+    else if (bnc_str_ieq(mode, "authorize") || bnc_str_ieq(mode, "authorizer"))
+        r->role = BNC_ROLE_NGINX; /* nginx sends RESPONDER (web-servers.md 6.2) */
+    else
+        r->role = BNC_ROLE_RESPONDER;
+    arole = bnc_request_get(r, "FCGI_APACHE_ROLE");
+    if (strcmp(arole, "ACCESS_CHECKER") == 0)
+        r->apache_role = BNC_APACHE_ACCESS_CHECKER;
+    else if (strcmp(arole, "AUTHENTICATOR") == 0)
+        r->apache_role = BNC_APACHE_AUTHENTICATOR;
+    else if (strcmp(arole, "AUTHORIZER") == 0)
+        r->apache_role = BNC_APACHE_AUTHORIZER;
+    r->method = bnc_request_get(r, "REQUEST_METHOD");
+    r->uri = bnc_request_get(r, "REQUEST_URI");
+    r->remote_addr = bnc_request_get(r, "REMOTE_ADDR");
+    r->host = bnc_request_get(r, "HTTP_HOST");
+    if (*r->host == '\0')
+        r->host = bnc_request_get(r, "SERVER_NAME");
+    /* lighttpd/nginx send HTTP_AUTHORIZATION; mod_fcgid's FcgidPassHeader
+     * adds both "Authorization" and "HTTP_AUTHORIZATION". */
+    r->authorization = bnc_request_get_cred(r, "HTTP_AUTHORIZATION");
+    if (*r->authorization == '\0')
+        r->authorization = bnc_request_get_cred(r, "Authorization");
+    r->cookie = bnc_request_get_cred(r, "HTTP_COOKIE");
+    r->accept = bnc_request_get(r, "HTTP_ACCEPT");
+    r->remote_user = bnc_request_get(r, "REMOTE_USER");
+    r->remote_passwd = bnc_request_get_cred(r, "REMOTE_PASSWD");
+    /* Apache's authorizer gets REQUEST_SCHEME but no HTTPS=on
+     * (web-servers.md 2); lighttpd and nginx set HTTPS=on. */
+    scheme = bnc_request_get(r, "REQUEST_SCHEME");
+    r->https = bnc_str_ieq(bnc_request_get(r, "HTTPS"), "on") ||
+               bnc_str_ieq(scheme, "https");
+}
+
+long long
+bnc_request_elapsed_us(const struct bnc_request *r)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - r->start.tv_sec) * 1000000LL +
+           (now.tv_nsec - r->start.tv_nsec) / 1000;
+}
