@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: MIT */
+/* bouncerctl: admin CLI for the credential store; options, command tables
+ * (OpenBSD relayctl style) and dispatch. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+#include "log/log.h"
+#include "util/mem.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#ifndef BNC_SYSCONFDIR
+#define BNC_SYSCONFDIR "/etc/bouncer"
+#endif
+
+#define BNC_CTL_ARGS_MAX SIZE_MAX
+
+struct bnc_ctl_verb {
+    const char *name;
+    const char *synopsis;   /* arguments and options, for usage lines */
+    const char *help;       /* one line for --help */
+    size_t min_args;
+    size_t max_args;
+    unsigned opts;          /* enum bnc_ctl_optbit */
+    int (*run)(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+};
+
+struct bnc_ctl_noun {
+    const char *name;
+    const struct bnc_ctl_verb *verbs;
+};
+
+struct bnc_ctl_optdef {
+    const char *name;       /* with the leading "--" */
+    unsigned bit;
+    int takes_value;
+};
+
+static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
+    {"--group", BNC_CTL_O_GROUP, 1},
+    {"--email", BNC_CTL_O_EMAIL, 1},
+    {"--name", BNC_CTL_O_NAME, 1},
+    {"--disabled", BNC_CTL_O_DISABLED, 0},
+    {"--password-stdin", BNC_CTL_O_PWSTDIN, 0},
+    {"--no-password", BNC_CTL_O_NOPW, 0},
+    {"--json", BNC_CTL_O_JSON, 0},
+    {NULL, 0, 0}
+};
+
+static const struct bnc_ctl_verb bnc_ctl_user_verbs[] = {
+    {"add", "NAME [--group GROUP]... [--email ADDR] [--name TEXT] [--disabled]"
+            " [--password-stdin | --no-password]",
+     "create a user; prompts for the password twice",
+     1, 1, BNC_CTL_O_GROUP | BNC_CTL_O_EMAIL | BNC_CTL_O_NAME |
+     BNC_CTL_O_DISABLED | BNC_CTL_O_PWSTDIN | BNC_CTL_O_NOPW,
+     bnc_ctl_user_add},
+    {"passwd", "NAME [--password-stdin]",
+     "set a new password; earlier credentials become void",
+     1, 1, BNC_CTL_O_PWSTDIN, bnc_ctl_user_passwd},
+    {"del", "NAME", "delete a user", 1, 1, 0, bnc_ctl_user_del},
+    {"list", "[--json]", "list users (never the hashes)",
+     0, 0, BNC_CTL_O_JSON, bnc_ctl_user_list},
+    {"show", "NAME [--json]", "show one user (never the hash)",
+     1, 1, BNC_CTL_O_JSON, bnc_ctl_user_show},
+    {"disable", "NAME", "refuse the user's logins and void credentials",
+     1, 1, 0, bnc_ctl_user_disable},
+    {"enable", "NAME", "allow a disabled user again",
+     1, 1, 0, bnc_ctl_user_enable},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
+static const struct bnc_ctl_verb bnc_ctl_group_verbs[] = {
+    {"add", "GROUP USER [USER...]", "add users to a group",
+     2, BNC_CTL_ARGS_MAX, 0, bnc_ctl_group_add},
+    {"del", "GROUP USER [USER...]", "remove users from a group",
+     2, BNC_CTL_ARGS_MAX, 0, bnc_ctl_group_del},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
+static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
+    {"init", "", "create the store at the configured path",
+     0, 0, 0, bnc_ctl_db_init},
+    {"stats", "", "print store statistics", 0, 0, 0, bnc_ctl_db_stats},
+    {"verify", "", "check every database of the store",
+     0, 0, 0, bnc_ctl_db_verify},
+    {"backup", "DIR", "hot backup into DIR (new or empty)",
+     1, 1, 0, bnc_ctl_db_backup},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
+static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
+    {"user", bnc_ctl_user_verbs},
+    {"group", bnc_ctl_group_verbs},
+    {"db", bnc_ctl_db_verbs},
+    {NULL, NULL}
+};
+
+static void
+bnc_ctl_vmsg(const char *kind, const char *fmt, va_list ap)
+{
+    struct bnc_buf b;
+
+    /* One fputs per message so concurrent runs do not interleave mid-line. */
+    bnc_buf_init(&b);
+    bnc_buf_puts(&b, "bouncerctl: ");
+    bnc_buf_puts(&b, kind);
+    {
+        char tmp[2048];
+
+        vsnprintf(tmp, sizeof(tmp), fmt, ap);
+        bnc_buf_puts(&b, tmp);
+    }
+    bnc_buf_putc(&b, '\n');
+    fflush(stdout);
+    fputs(bnc_buf_str(&b), stderr);
+    bnc_buf_cleanup(&b);
+}
+
+void
+bnc_ctl_errx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    bnc_ctl_vmsg("", fmt, ap);
+    va_end(ap);
+}
+
+void
+bnc_ctl_warnx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    bnc_ctl_vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+const char *
+bnc_ctl_vis(struct bnc_buf *b, const char *s)
+{
+    const unsigned char *p;
+
+    bnc_buf_reset(b);
+    for (p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            bnc_buf_printf(b, "\\x%02x", *p);
+        else if (*p == '\\')
+            bnc_buf_puts(b, "\\\\");
+        else
+            bnc_buf_putc(b, (char)*p);
+    }
+    return bnc_buf_str(b);
+}
+
+struct bnc_conf *
+bnc_ctl_conf(struct bnc_ctl *ctx)
+{
+    struct bnc_diag d;
+    struct bnc_log_opts lo;
+    const char *path;
+    int explicit = 0;
+    size_t i;
+
+    if (ctx->conf != NULL)
+        return ctx->conf;
+    path = bnc_conf_locate(ctx->conf_arg, &explicit);
+    bnc_diag_init(&d);
+    ctx->conf = bnc_conf_load(path, &d);
+    /* Warnings are worth seeing even when the file loads. */
+    for (i = 0; i < d.n; i++)
+        bnc_ctl_errx("%s", d.lines[i]);
+    if (ctx->conf == NULL)
+        bnc_ctl_errx("configuration %s is not valid",
+                     path != NULL ? path : "(built-in defaults)");
+    bnc_diag_cleanup(&d);
+    if (ctx->conf == NULL)
+        return NULL;
+
+    /* The store logs its own trouble through bnc_log: keep that on our
+     * stderr, whatever the daemon's [log] target is. */
+    lo = ctx->conf->log;
+    lo.target = BNC_LOG_STDERR;
+    lo.level = BNC_LOG_WARN;
+    lo.ident = "bouncerctl";
+    bnc_log_setup(&lo);
+    return ctx->conf;
+}
+
+struct bnc_store *
+bnc_ctl_store(struct bnc_ctl *ctx, int create)
+{
+    struct bnc_store_opts o;
+    struct bnc_err err;
+    struct stat st;
+    const char *path;
+
+    if (ctx->store != NULL)
+        return ctx->store;
+    if (bnc_ctl_conf(ctx) == NULL)
+        return NULL;
+    path = ctx->conf->store_path;
+    if (path == NULL || *path == '\0') {
+        bnc_ctl_errx("no store path configured ([store] path or "
+                     "$BOUNCER_HOME)");
+        return NULL;
+    }
+    /* The store reports these too, but the admin's next step differs per
+     * case, so say it here in the CLI's words. */
+    if (!create) {
+        if (stat(path, &st) != 0) {
+            if (errno == ENOENT)
+                bnc_ctl_errx("store directory %s does not exist (run "
+                             "'bouncerctl db init' first)", path);
+            else if (errno == EACCES)
+                bnc_ctl_errx("permission denied: cannot access store "
+                             "directory %s", path);
+            else
+                bnc_ctl_errx("cannot access store directory %s: %s", path,
+                             strerror(errno));
+            return NULL;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            bnc_ctl_errx("store path %s is not a directory", path);
+            return NULL;
+        }
+        if (access(path, R_OK | W_OK | X_OK) != 0) {
+            if (errno == EACCES)
+                bnc_ctl_errx("permission denied: cannot write to store "
+                             "directory %s (bouncerctl needs the store's "
+                             "group)", path);
+            else
+                bnc_ctl_errx("cannot access store directory %s: %s", path,
+                             strerror(errno));
+            return NULL;
+        }
+    }
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.cache_bytes = ctx->conf->store_cache_bytes;
+    o.create = create;
+    o.maintenance = 0;
+    o.readonly = 0;
+    bnc_err_clear(&err);
+    ctx->store = bnc_store_open(&o, &err);
+    if (ctx->store == NULL) {
+        if (err.set)
+            bnc_ctl_errx("%s", err.msg);
+        else
+            bnc_ctl_errx("cannot open the store at %s", path);
+    }
+    return ctx->store;
+}
+
+static void
+bnc_ctl_usage_cmd(FILE *f, const struct bnc_ctl_noun *n,
+                  const struct bnc_ctl_verb *v)
+{
+    fprintf(f, "usage: bouncerctl [-c FILE] %s %s%s%s\n", n->name, v->name,
+            v->synopsis[0] != '\0' ? " " : "", v->synopsis);
+}
+
+static void
+bnc_ctl_help(FILE *f)
+{
+    const struct bnc_ctl_noun *n;
+    const struct bnc_ctl_verb *v;
+
+    fputs("usage: bouncerctl [-c FILE] [-h | --help] [--version] "
+          "COMMAND [ARGS]\n\n"
+          "  -c FILE     configuration file (default: $BOUNCER_CONF, then "
+          BNC_SYSCONFDIR "/bouncer.conf)\n"
+          "  -h, --help  this help\n"
+          "  --version   print the version\n\n"
+          "commands:\n", f);
+    for (n = bnc_ctl_nouns; n->name != NULL; n++)
+        for (v = n->verbs; v->name != NULL; v++)
+            fprintf(f, "  %s %s%s%s\n      %s\n", n->name, v->name,
+                    v->synopsis[0] != '\0' ? " " : "", v->synopsis, v->help);
+    fputs("\nPasswords are never taken from the command line: they are "
+          "prompted for\nwithout echo, or read from standard input with "
+          "--password-stdin.\n", f);
+}
+
+/* Lists table names for error messages: "add, passwd, del". */
+static void
+bnc_ctl_names(struct bnc_buf *b, const char *const *names, size_t n,
+              const char *only_prefix)
+{
+    size_t i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (only_prefix != NULL &&
+            strncmp(names[i], only_prefix, strlen(only_prefix)) != 0)
+            continue;
+        if (k++ > 0)
+            bnc_buf_puts(b, ", ");
+        bnc_buf_puts(b, names[i]);
+    }
+}
+
+/* Exact name, else a unique prefix (relayctl). Returns the index, or -1
+ * after printing "unknown"/"ambiguous" with the valid choices. ctxname is
+ * the words before this one ("" for a noun). */
+static int
+bnc_ctl_lookup(const char *word, const char *const *names, size_t n,
+               const char *ctxname)
+{
+    struct bnc_buf b, vis;
+    size_t i, len = strlen(word), hits = 0;
+    int found = -1;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(word, names[i]) == 0)
+            return (int)i;
+    if (len > 0)
+        for (i = 0; i < n; i++)
+            if (strncmp(word, names[i], len) == 0) {
+                hits++;
+                found = (int)i;
+            }
+    if (hits == 1)
+        return found;
+    bnc_buf_init(&b);
+    bnc_buf_init(&vis);
+    if (hits > 1) {
+        bnc_ctl_names(&b, names, n, word);
+        bnc_ctl_errx("ambiguous command '%s%s' (could be: %s)", ctxname,
+                     bnc_ctl_vis(&vis, word), bnc_buf_str(&b));
+    } else {
+        bnc_ctl_names(&b, names, n, NULL);
+        bnc_ctl_errx("unknown command '%s%s' (valid: %s)", ctxname,
+                     bnc_ctl_vis(&vis, word), bnc_buf_str(&b));
+    }
+    bnc_buf_cleanup(&b);
+    bnc_buf_cleanup(&vis);
+    return -1;
+}
+
+static const struct bnc_ctl_optdef *
+bnc_ctl_optdef_find(const char *name, size_t len)
+{
+    const struct bnc_ctl_optdef *o;
+
+    for (o = bnc_ctl_optdefs; o->name != NULL; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+static void
+bnc_ctl_args_cleanup(struct bnc_ctl_args *a)
+{
+    free(a->pos);
+    free(a->groups);
+    memset(a, 0, sizeof(*a));
+}
+
+/* Parses the words after NOUN VERB. Returns BNC_CTL_EXIT_OK, or
+ * BNC_CTL_EXIT_USAGE after a message; *help is set for -h/--help. */
+static int
+bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
+                   int argc, char **argv, struct bnc_ctl_args *a, int *help)
+{
+    struct bnc_buf vis, valid;
+    const struct bnc_ctl_optdef *od;
+    int i, rc = BNC_CTL_EXIT_USAGE, only_pos = 0;
+
+    bnc_buf_init(&vis);
+    bnc_buf_init(&valid);
+    a->pos = bnc_calloc((size_t)argc + 1, sizeof(*a->pos));
+    a->groups = bnc_calloc((size_t)argc + 1, sizeof(*a->groups));
+    for (i = 0; i < argc; i++) {
+        char *arg = argv[i], *eq, *value = NULL, *name;
+        size_t nlen;
+
+        if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+            a->pos[a->npos++] = argv[i];
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            *help = 1;
+            rc = BNC_CTL_EXIT_OK;
+            goto out;
+        }
+        eq = strchr(arg, '=');
+        nlen = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+        /* Anything that looks like a password option gets the reason, not
+         * just "unknown": argv is visible to every local user (ps). */
+        if (strncmp(arg, "--pass", 6) == 0 &&
+            !(nlen == 16 && strncmp(arg, "--password-stdin", 16) == 0)) {
+            bnc_ctl_errx("passwords are not accepted on the command line "
+                         "(visible in ps and shell history); use the "
+                         "prompt or --password-stdin");
+            goto out;
+        }
+        od = bnc_ctl_optdef_find(arg, nlen);
+        if (od == NULL || (v->opts & od->bit) == 0) {
+            const struct bnc_ctl_optdef *o;
+            size_t k = 0;
+
+            for (o = bnc_ctl_optdefs; o->name != NULL; o++)
+                if (v->opts & o->bit) {
+                    bnc_buf_puts(&valid, k++ ? ", " : "");
+                    bnc_buf_puts(&valid, o->name);
+                }
+            /* Only the name: a value after '=' might be a secret. */
+            name = bnc_strndup(arg, nlen);
+            bnc_ctl_errx("unknown option '%s' for '%s %s' (valid: %s)",
+                         bnc_ctl_vis(&vis, name), n->name, v->name,
+                         k ? bnc_buf_str(&valid) : "none");
+            free(name);
+            goto out;
+        }
+        if (od->takes_value) {
+            if (eq != NULL)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else {
+                bnc_ctl_errx("option %s needs a value", od->name);
+                goto out;
+            }
+        } else if (eq != NULL) {
+            bnc_ctl_errx("option %s takes no value", od->name);
+            goto out;
+        }
+        switch (od->bit) {
+        case BNC_CTL_O_GROUP:
+            a->groups[a->ngroups++] = value;
+            break;
+        case BNC_CTL_O_EMAIL:
+        case BNC_CTL_O_NAME:
+            if ((od->bit == BNC_CTL_O_EMAIL ? a->email : a->display_name) !=
+                NULL) {
+                bnc_ctl_errx("option %s given twice", od->name);
+                goto out;
+            }
+            if (od->bit == BNC_CTL_O_EMAIL)
+                a->email = value;
+            else
+                a->display_name = value;
+            break;
+        case BNC_CTL_O_DISABLED:
+            a->disabled = 1;
+            break;
+        case BNC_CTL_O_PWSTDIN:
+            a->password_stdin = 1;
+            break;
+        case BNC_CTL_O_NOPW:
+            a->no_password = 1;
+            break;
+        case BNC_CTL_O_JSON:
+            a->json = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    if (a->password_stdin && a->no_password) {
+        bnc_ctl_errx("--password-stdin and --no-password exclude each other");
+        goto out;
+    }
+    if (a->npos < v->min_args) {
+        bnc_ctl_errx("missing argument for '%s %s'", n->name, v->name);
+        goto out;
+    }
+    if (a->npos > v->max_args) {
+        bnc_ctl_errx("superfluous argument '%s' for '%s %s'",
+                     bnc_ctl_vis(&vis, a->pos[v->max_args]), n->name,
+                     v->name);
+        goto out;
+    }
+    if (a->ngroups == 0)
+        bnc_free(a->groups);
+    rc = BNC_CTL_EXIT_OK;
+out:
+    bnc_buf_cleanup(&vis);
+    bnc_buf_cleanup(&valid);
+    return rc;
+}
+
+static int
+bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
+{
+    const char *names[16];
+    const struct bnc_ctl_noun *n;
+    const struct bnc_ctl_verb *v;
+    struct bnc_ctl_args a;
+    char cmd[64], ctxname[40];
+    size_t k;
+    int i, rc, help = 0;
+
+    memset(&a, 0, sizeof(a));
+    for (k = 0; bnc_ctl_nouns[k].name != NULL && k < 16; k++)
+        names[k] = bnc_ctl_nouns[k].name;
+    i = bnc_ctl_lookup(argv[0], names, k, "");
+    if (i < 0)
+        return BNC_CTL_EXIT_USAGE;
+    n = &bnc_ctl_nouns[i];
+    for (k = 0; n->verbs[k].name != NULL && k < 16; k++)
+        names[k] = n->verbs[k].name;
+    if (argc < 2) {
+        struct bnc_buf b;
+
+        bnc_buf_init(&b);
+        bnc_ctl_names(&b, names, k, NULL);
+        bnc_ctl_errx("missing command after '%s' (valid: %s)", n->name,
+                     bnc_buf_str(&b));
+        bnc_buf_cleanup(&b);
+        return BNC_CTL_EXIT_USAGE;
+    }
+    snprintf(ctxname, sizeof(ctxname), "%s ", n->name);
+    i = bnc_ctl_lookup(argv[1], names, k, ctxname);
+    if (i < 0)
+        return BNC_CTL_EXIT_USAGE;
+    v = &n->verbs[i];
+
+    rc = bnc_ctl_parse_args(n, v, argc - 2, argv + 2, &a, &help);
+    if (help) {
+        bnc_ctl_usage_cmd(stdout, n, v);
+        printf("  %s\n", v->help);
+        goto out;
+    }
+    if (rc != BNC_CTL_EXIT_OK) {
+        bnc_ctl_usage_cmd(stderr, n, v);
+        goto out;
+    }
+    snprintf(cmd, sizeof(cmd), "%s %s", n->name, v->name);
+    a.cmd = cmd;
+    rc = v->run(ctx, &a);
+out:
+    bnc_ctl_args_cleanup(&a);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}
+    };
+    struct bnc_ctl ctx;
+    int c, rc;
+
+    /* Every process sharing the environment needs umask 007, or files it
+     * creates (and region files rebuilt by its recovery) lock the others
+     * out (berkeley-db.md 8). */
+    umask(007);
+    memset(&ctx, 0, sizeof(ctx));
+
+    opterr = 0;
+    /* "+": stop at the first non-option, the noun; verbs parse the rest. */
+    while ((c = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            ctx.conf_arg = optarg;
+            break;
+        case 'h':
+            bnc_ctl_help(stdout);
+            return BNC_CTL_EXIT_OK;
+        case 'V':
+            printf("bouncerctl %s\n", PACKAGE_VERSION);
+            return BNC_CTL_EXIT_OK;
+        case ':':
+            bnc_ctl_errx("option -%c needs an argument", optopt);
+            goto usage;
+        default:
+            if (optopt != 0)
+                bnc_ctl_errx("unknown option -%c", optopt);
+            else
+                bnc_ctl_errx("unknown option %s", argv[optind - 1]);
+            goto usage;
+        }
+    }
+    if (optind >= argc) {
+        bnc_ctl_errx("missing command (valid: user, group, db)");
+        goto usage;
+    }
+    rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);
+    bnc_store_close(ctx.store);
+    bnc_conf_free(ctx.conf);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        bnc_ctl_errx("error writing to standard output: %s",
+                     strerror(errno));
+        rc = BNC_CTL_EXIT_FAIL;
+    }
+    return rc;
+usage:
+    fputs("usage: bouncerctl [-c FILE] [-h | --help] [--version] COMMAND "
+          "[ARGS]\n(bouncerctl --help lists the commands)\n", stderr);
+    return BNC_CTL_EXIT_USAGE;
+}

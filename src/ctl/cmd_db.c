@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* bouncerctl db commands: init, stats, verify, backup. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl/ctl.h"
+
+/* 1 if path is a directory with at least one entry, 0 if it is missing or
+ * empty, -1 (message printed) when it cannot be looked at. */
+static int
+bnc_ctl_dir_in_use(const char *path)
+{
+    struct stat st;
+    struct dirent *de;
+    DIR *d;
+    int used = 0;
+
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        if (errno == EACCES)
+            bnc_ctl_errx("permission denied: cannot access store "
+                         "directory %s", path);
+        else
+            bnc_ctl_errx("cannot access store directory %s: %s", path,
+                         strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        bnc_ctl_errx("store path %s exists and is not a directory", path);
+        return -1;
+    }
+    d = opendir(path);
+    if (d == NULL) {
+        if (errno == EACCES)
+            bnc_ctl_errx("permission denied: cannot read store directory %s",
+                         path);
+        else
+            bnc_ctl_errx("cannot read store directory %s: %s", path,
+                         strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            used = 1;
+            break;
+        }
+    closedir(d);
+    return used;
+}
+
+int
+bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    const char *path;
+    int used;
+
+    (void)a;
+    if (bnc_ctl_conf(ctx) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    path = ctx->conf->store_path;
+    if (path == NULL || *path == '\0') {
+        bnc_ctl_errx("no store path configured ([store] path or "
+                     "$BOUNCER_HOME)");
+        return BNC_CTL_EXIT_FAIL;
+    }
+    used = bnc_ctl_dir_in_use(path);
+    if (used < 0)
+        return BNC_CTL_EXIT_FAIL;
+    /* Opening with create is idempotent: on an existing store it joins
+     * the environment and adds whatever databases a newer bouncer needs. */
+    if (bnc_ctl_store(ctx, 1) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    if (used)
+        printf("store at %s already exists: opened and checked\n", path);
+    else
+        printf("store created at %s\n", path);
+    return BNC_CTL_EXIT_OK;
+}
+
+int
+bnc_ctl_db_stats(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    struct bnc_err err;
+
+    (void)a;
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    bnc_err_clear(&err);
+    if (bnc_store_stats(ctx->store, stdout, &err) != 0) {
+        bnc_ctl_errx("stats: %s", err.set ? err.msg : "store error");
+        return BNC_CTL_EXIT_FAIL;
+    }
+    return BNC_CTL_EXIT_OK;
+}
+
+int
+bnc_ctl_db_verify(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    struct bnc_err err;
+
+    (void)a;
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    bnc_err_clear(&err);
+    if (bnc_store_verify(ctx->store, stdout, &err) != 0) {
+        bnc_ctl_errx("verify failed: %s", err.set ? err.msg : "store error");
+        return BNC_CTL_EXIT_FAIL;
+    }
+    printf("store at %s verified: OK\n", bnc_store_path(ctx->store));
+    return BNC_CTL_EXIT_OK;
+}
+
+int
+bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    const char *dir = a->pos[0];
+    struct bnc_err err;
+
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    bnc_err_clear(&err);
+    if (bnc_store_backup(ctx->store, dir, &err) != 0) {
+        bnc_ctl_errx("backup to %s failed: %s", dir,
+                     err.set ? err.msg : "store error");
+        return BNC_CTL_EXIT_FAIL;
+    }
+    printf("backup of %s written to %s\n", bnc_store_path(ctx->store), dir);
+    return BNC_CTL_EXIT_OK;
+}

@@ -1,0 +1,737 @@
+/* SPDX-License-Identifier: MIT */
+/* bouncerctl user and group commands: add, passwd, del, list, show,
+ * disable, enable; group membership edits. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto/ct.h"
+#include "crypto/password.h"
+#include "ctl/ctl.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+#define BNC_CTL_EMAIL_MAX 254   /* RFC 5321 path limit */
+#define BNC_CTL_DISPLAY_MAX 255
+
+/* ---- input checks ------------------------------------------------------ */
+
+static int
+bnc_ctl_check_user_name(const char *name)
+{
+    struct bnc_buf vis;
+    const char *why = NULL;
+
+    if (bnc_user_name_valid(name, &why))
+        return 0;
+    bnc_buf_init(&vis);
+    if (strlen(name) > BNC_USER_NAME_MAX)
+        bnc_ctl_errx("invalid user name '%.40s...': %s", /* keep it short */
+                     bnc_ctl_vis(&vis, name),
+                     why != NULL ? why : "not allowed");
+    else
+        bnc_ctl_errx("invalid user name '%s': %s", bnc_ctl_vis(&vis, name),
+                     why != NULL ? why : "not allowed");
+    bnc_buf_cleanup(&vis);
+    return -1;
+}
+
+static int
+bnc_ctl_check_group_name(const char *g)
+{
+    struct bnc_buf vis;
+
+    if (bnc_group_name_valid(g))
+        return 0;
+    bnc_buf_init(&vis);
+    bnc_ctl_errx("invalid group name '%s': use 1 to 64 of A-Z a-z 0-9 . _ -",
+                 bnc_ctl_vis(&vis, g));
+    bnc_buf_cleanup(&vis);
+    return -1;
+}
+
+/* Free text fields become AUTH_EMAIL / AUTH_NAME variables and headers:
+ * UTF-8 without control characters, bounded. */
+static int
+bnc_ctl_check_text(const char *what, const char *s, size_t max)
+{
+    struct bnc_buf vis;
+    size_t len = strlen(s);
+    const char *why = NULL;
+
+    if (len == 0)
+        why = "must not be empty";
+    else if (len > max)
+        why = "too long";
+    else if (!bnc_utf8_valid((const unsigned char *)s, len))
+        why = "not valid UTF-8";
+    else if (bnc_has_ctl(s, len))
+        why = "contains control characters";
+    if (why == NULL)
+        return 0;
+    bnc_buf_init(&vis);
+    bnc_ctl_errx("invalid %s '%.80s': %s", what, bnc_ctl_vis(&vis, s), why);
+    bnc_buf_cleanup(&vis);
+    return -1;
+}
+
+static int
+bnc_ctl_check_email(const char *e)
+{
+    const char *at;
+
+    if (bnc_ctl_check_text("e-mail address", e, BNC_CTL_EMAIL_MAX) != 0)
+        return -1;
+    at = strrchr(e, '@');
+    if (at == NULL || at == e || at[1] == '\0' || strchr(e, ' ') != NULL) {
+        struct bnc_buf vis;
+
+        bnc_buf_init(&vis);
+        bnc_ctl_errx("invalid e-mail address '%s': expected local@domain",
+                     bnc_ctl_vis(&vis, e));
+        bnc_buf_cleanup(&vis);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+static int
+bnc_ctl_store_failed(int rc, const char *what, const char *name)
+{
+    struct bnc_buf vis;
+
+    bnc_buf_init(&vis);
+    if (rc == BNC_STORE_NOTFOUND)
+        bnc_ctl_errx("no such user '%s'", bnc_ctl_vis(&vis, name));
+    else if (rc == BNC_STORE_EXISTS)
+        bnc_ctl_errx("user '%s' already exists", bnc_ctl_vis(&vis, name));
+    else if (rc == BNC_STORE_DEAD)
+        bnc_ctl_errx("cannot %s user '%s': the store needs recovery "
+                     "(stop the bouncer processes and run it again)",
+                     what, bnc_ctl_vis(&vis, name));
+    else
+        bnc_ctl_errx("cannot %s user '%s': store error", what,
+                     bnc_ctl_vis(&vis, name));
+    bnc_buf_cleanup(&vis);
+    return BNC_CTL_EXIT_FAIL;
+}
+
+static int64_t
+bnc_ctl_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+static const char *
+bnc_ctl_time(char *buf, size_t size, int64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        bnc_strlcpy(buf, "-", size);
+    return buf;
+}
+
+/* "none" for "" and "!" (no usable password), else the format's name. */
+static const char *
+bnc_ctl_hash_format(const char *hash)
+{
+    const char *f;
+
+    if (hash == NULL || hash[0] == '\0' || (hash[0] == '!' && hash[1] == '\0'))
+        return "none";
+    f = bnc_password_format(hash);
+    return f != NULL ? f : "unknown";
+}
+
+static void
+bnc_ctl_groups_join(struct bnc_buf *b, char *const *groups, const char *sep)
+{
+    size_t i;
+
+    for (i = 0; groups != NULL && groups[i] != NULL; i++) {
+        if (i > 0)
+            bnc_buf_puts(b, sep);
+        bnc_buf_puts(b, groups[i]);
+    }
+}
+
+/* Reads a new password (prompt or stdin), hashes it with the configured
+ * Argon2id cost and wipes the clear text. *hash: caller frees (wipe). */
+static int
+bnc_ctl_new_hash(struct bnc_ctl *ctx, int from_stdin, char **hash)
+{
+    char pw[BNC_CTL_PW_MAX + 2];
+    size_t len = 0;
+    int rc = -1;
+
+    *hash = NULL;
+    if (bnc_ctl_pw_new(from_stdin, pw, sizeof(pw), &len) != 0)
+        goto out;
+    if (bnc_password_hash(&ctx->conf->argon2, pw, len, hash) != 0) {
+        bnc_ctl_errx("cannot hash the password (Argon2id, m=%u KiB, t=%u, "
+                     "p=%u)", (unsigned)ctx->conf->argon2.m_kib,
+                     (unsigned)ctx->conf->argon2.t_cost,
+                     (unsigned)ctx->conf->argon2.parallelism);
+        *hash = NULL;
+        goto out;
+    }
+    rc = 0;
+out:
+    bnc_memzero(pw, sizeof(pw));
+    return rc;
+}
+
+/* ---- user add ---------------------------------------------------------- */
+
+int
+bnc_ctl_user_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    const char *name = a->pos[0];
+    struct bnc_user u, old;
+    struct bnc_buf vis;
+    size_t i, n = 0;
+    int rc = BNC_CTL_EXIT_FAIL, src;
+
+    memset(&u, 0, sizeof(u));
+    memset(&old, 0, sizeof(old));
+    bnc_buf_init(&vis);
+    /* Everything the admin typed is checked before the password prompt. */
+    if (bnc_ctl_check_user_name(name) != 0)
+        goto out;
+    for (i = 0; i < a->ngroups; i++)
+        if (bnc_ctl_check_group_name(a->groups[i]) != 0)
+            goto out;
+    if (a->email != NULL && bnc_ctl_check_email(a->email) != 0)
+        goto out;
+    if (a->display_name != NULL &&
+        bnc_ctl_check_text("display name", a->display_name,
+                           BNC_CTL_DISPLAY_MAX) != 0)
+        goto out;
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        goto out;
+    src = bnc_store_user_get(ctx->store, name, &old);
+    bnc_user_cleanup(&old);
+    if (src != BNC_STORE_NOTFOUND) {
+        rc = src == BNC_STORE_OK
+                 ? bnc_ctl_store_failed(BNC_STORE_EXISTS, "add", name)
+                 : bnc_ctl_store_failed(src, "add", name);
+        goto out;
+    }
+
+    u.name = bnc_strdup(name);
+    if (a->ngroups > 0) {
+        u.groups = bnc_calloc(a->ngroups + 1, sizeof(*u.groups));
+        for (i = 0; i < a->ngroups; i++)
+            if (!bnc_strv_contains(u.groups, a->groups[i]))
+                u.groups[n++] = bnc_strdup(a->groups[i]);
+    }
+    u.email = bnc_strdup(a->email);
+    u.display_name = bnc_strdup(a->display_name);
+    u.disabled = a->disabled;
+    if (a->no_password) {
+        u.hash = bnc_strdup("!");
+    } else if (bnc_ctl_new_hash(ctx, a->password_stdin, &u.hash) != 0) {
+        goto out;
+    }
+    src = bnc_store_user_add(ctx->store, &u);
+    if (src != BNC_STORE_OK) {
+        rc = bnc_ctl_store_failed(src, "add", name);
+        goto out;
+    }
+    printf("user %s added (id %lu)\n", bnc_ctl_vis(&vis, name),
+           (unsigned long)u.id);
+    rc = BNC_CTL_EXIT_OK;
+out:
+    bnc_user_cleanup(&u); /* wipes the hash too */
+    bnc_buf_cleanup(&vis);
+    return rc;
+}
+
+/* ---- record edits ------------------------------------------------------ */
+
+/* Callbacks run inside the store's transaction and may run again after a
+ * deadlock retry, on a fresh copy: they copy what they store and reset
+ * their result flags every time. */
+struct bnc_ctl_edit {
+    const char *hash;       /* passwd */
+    const char *group;      /* group add/del */
+    int64_t now;
+    int changed;            /* out: 1 if the record was written */
+};
+
+static int
+bnc_ctl_edit_passwd(struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_edit *e = arg;
+
+    bnc_str_wipe_free(u->hash);
+    u->hash = bnc_strdup(e->hash);
+    /* Sessions, tokens and JWTs issued under the old password die. */
+    u->not_before = e->now;
+    e->changed = 1;
+    return 0;
+}
+
+static int
+bnc_ctl_edit_disable(struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_edit *e = arg;
+
+    e->changed = 0;
+    if (u->disabled)
+        return 1;
+    u->disabled = 1;
+    u->not_before = e->now;
+    e->changed = 1;
+    return 0;
+}
+
+static int
+bnc_ctl_edit_enable(struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_edit *e = arg;
+
+    e->changed = 0;
+    if (!u->disabled)
+        return 1;
+    u->disabled = 0;
+    e->changed = 1;
+    return 0;
+}
+
+static int
+bnc_ctl_edit_group_add(struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_edit *e = arg;
+    size_t n;
+
+    e->changed = 0;
+    if (u->groups != NULL && bnc_strv_contains(u->groups, e->group))
+        return 1;
+    n = u->groups != NULL ? bnc_strv_len(u->groups) : 0;
+    u->groups = bnc_realloc(u->groups, (n + 2) * sizeof(*u->groups));
+    u->groups[n] = bnc_strdup(e->group);
+    u->groups[n + 1] = NULL;
+    e->changed = 1;
+    return 0;
+}
+
+static int
+bnc_ctl_edit_group_del(struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_edit *e = arg;
+    size_t i, j;
+
+    e->changed = 0;
+    for (i = 0; u->groups != NULL && u->groups[i] != NULL; i++) {
+        if (strcmp(u->groups[i], e->group) != 0)
+            continue;
+        free(u->groups[i]);
+        for (j = i; u->groups[j] != NULL; j++)
+            u->groups[j] = u->groups[j + 1];
+        e->changed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Looks the user up so a typo is reported before a prompt or an edit. */
+static int
+bnc_ctl_user_exists(struct bnc_ctl *ctx, const char *name, const char *what)
+{
+    struct bnc_user u;
+    int src;
+
+    memset(&u, 0, sizeof(u));
+    src = bnc_store_user_get(ctx->store, name, &u);
+    bnc_user_cleanup(&u);
+    if (src == BNC_STORE_OK)
+        return 0;
+    bnc_ctl_store_failed(src, what, name);
+    return -1;
+}
+
+int
+bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    const char *name = a->pos[0];
+    struct bnc_ctl_edit e;
+    struct bnc_buf vis;
+    char *hash = NULL;
+    int rc = BNC_CTL_EXIT_FAIL, src;
+
+    bnc_buf_init(&vis);
+    if (bnc_ctl_store(ctx, 0) == NULL ||
+        bnc_ctl_user_exists(ctx, name, "change the password of") != 0)
+        goto out;
+    if (bnc_ctl_new_hash(ctx, a->password_stdin, &hash) != 0)
+        goto out;
+    memset(&e, 0, sizeof(e));
+    e.hash = hash;
+    e.now = bnc_ctl_now();
+    src = bnc_store_user_modify(ctx->store, name, bnc_ctl_edit_passwd, &e,
+                                BNC_STORE_SYNC);
+    if (src != BNC_STORE_OK) {
+        rc = bnc_ctl_store_failed(src, "change the password of", name);
+        goto out;
+    }
+    printf("password of user %s changed\n", bnc_ctl_vis(&vis, name));
+    rc = BNC_CTL_EXIT_OK;
+out:
+    bnc_str_wipe_free(hash);
+    bnc_buf_cleanup(&vis);
+    return rc;
+}
+
+int
+bnc_ctl_user_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    const char *name = a->pos[0];
+    struct bnc_buf vis;
+    int src;
+
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    src = bnc_store_user_del(ctx->store, name);
+    if (src != BNC_STORE_OK)
+        return bnc_ctl_store_failed(src, "delete", name);
+    bnc_buf_init(&vis);
+    printf("user %s deleted\n", bnc_ctl_vis(&vis, name));
+    bnc_buf_cleanup(&vis);
+    return BNC_CTL_EXIT_OK;
+}
+
+static int
+bnc_ctl_user_toggle(struct bnc_ctl *ctx, const struct bnc_ctl_args *a,
+                    int disable)
+{
+    const char *name = a->pos[0];
+    struct bnc_ctl_edit e;
+    struct bnc_buf vis;
+    int src;
+
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    memset(&e, 0, sizeof(e));
+    e.now = bnc_ctl_now();
+    src = bnc_store_user_modify(ctx->store, name,
+                                disable ? bnc_ctl_edit_disable
+                                        : bnc_ctl_edit_enable,
+                                &e, BNC_STORE_SYNC);
+    if (src != BNC_STORE_OK)
+        return bnc_ctl_store_failed(src, disable ? "disable" : "enable",
+                                    name);
+    bnc_buf_init(&vis);
+    printf("user %s %s%s\n", bnc_ctl_vis(&vis, name),
+           e.changed ? "" : "was already ", disable ? "disabled" : "enabled");
+    bnc_buf_cleanup(&vis);
+    return BNC_CTL_EXIT_OK;
+}
+
+int
+bnc_ctl_user_disable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    return bnc_ctl_user_toggle(ctx, a, 1);
+}
+
+int
+bnc_ctl_user_enable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    return bnc_ctl_user_toggle(ctx, a, 0);
+}
+
+/* ---- group add/del ----------------------------------------------------- */
+
+static int
+bnc_ctl_group_edit(struct bnc_ctl *ctx, const struct bnc_ctl_args *a,
+                   int add)
+{
+    const char *group = a->pos[0];
+    struct bnc_ctl_edit e;
+    struct bnc_buf vis;
+    size_t i;
+    int rc = BNC_CTL_EXIT_OK, src;
+
+    if (bnc_ctl_check_group_name(group) != 0)
+        return BNC_CTL_EXIT_FAIL;
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    /* All names first: a typo in the fifth name changes nobody. */
+    for (i = 1; i < a->npos; i++)
+        if (bnc_ctl_user_exists(ctx, a->pos[i], "edit") != 0)
+            rc = BNC_CTL_EXIT_FAIL;
+    if (rc != BNC_CTL_EXIT_OK)
+        return rc;
+
+    bnc_buf_init(&vis);
+    for (i = 1; i < a->npos; i++) {
+        const char *name = a->pos[i];
+
+        memset(&e, 0, sizeof(e));
+        e.group = group;
+        e.now = bnc_ctl_now();
+        src = bnc_store_user_modify(ctx->store, name,
+                                    add ? bnc_ctl_edit_group_add
+                                        : bnc_ctl_edit_group_del,
+                                    &e, BNC_STORE_SYNC);
+        if (src != BNC_STORE_OK) {
+            rc = bnc_ctl_store_failed(src, "edit", name);
+            continue;
+        }
+        if (add)
+            printf("user %s %s group %s\n", bnc_ctl_vis(&vis, name),
+                   e.changed ? "added to" : "is already in", group);
+        else if (e.changed)
+            printf("user %s removed from group %s\n",
+                   bnc_ctl_vis(&vis, name), group);
+        else {
+            /* Probably a typo: say so and fail, but go on with the rest. */
+            bnc_ctl_errx("user '%s' is not in group '%s'",
+                         bnc_ctl_vis(&vis, name), group);
+            rc = BNC_CTL_EXIT_FAIL;
+        }
+    }
+    bnc_buf_cleanup(&vis);
+    return rc;
+}
+
+int
+bnc_ctl_group_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    return bnc_ctl_group_edit(ctx, a, 1);
+}
+
+int
+bnc_ctl_group_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    return bnc_ctl_group_edit(ctx, a, 0);
+}
+
+/* ---- list / show ------------------------------------------------------- */
+
+static void
+bnc_ctl_json_opt_str(struct bnc_buf *b, const char *s)
+{
+    if (s == NULL)
+        bnc_buf_puts(b, "null");
+    else
+        bnc_buf_json_str(b, s);
+}
+
+/* One user as a JSON object on one line. Never the hash itself. */
+static void
+bnc_ctl_user_json(struct bnc_buf *b, const struct bnc_user *u,
+                  const struct bnc_conf *c)
+{
+    const char *fmt = bnc_ctl_hash_format(u->hash);
+    size_t i;
+
+    bnc_buf_puts(b, "{\"name\": ");
+    bnc_buf_json_str(b, u->name != NULL ? u->name : "");
+    bnc_buf_printf(b, ", \"id\": %lu, \"groups\": [", (unsigned long)u->id);
+    for (i = 0; u->groups != NULL && u->groups[i] != NULL; i++) {
+        if (i > 0)
+            bnc_buf_puts(b, ", ");
+        bnc_buf_json_str(b, u->groups[i]);
+    }
+    bnc_buf_puts(b, "], \"email\": ");
+    bnc_ctl_json_opt_str(b, u->email);
+    bnc_buf_puts(b, ", \"display_name\": ");
+    bnc_ctl_json_opt_str(b, u->display_name);
+    bnc_buf_printf(b, ", \"disabled\": %s, \"hash_format\": ",
+                   u->disabled ? "true" : "false");
+    bnc_buf_json_str(b, fmt);
+    bnc_buf_printf(b, ", \"rehash_at_login\": %s",
+                   c->rehash && strcmp(fmt, "argon2id") != 0 &&
+                           strcmp(fmt, "none") != 0 &&
+                           strcmp(fmt, "unknown") != 0
+                       ? "true"
+                       : "false");
+    bnc_buf_printf(b, ", \"created\": %lld, \"changed\": %lld, "
+                   "\"not_before\": %lld, \"rev\": %llu}",
+                   (long long)u->created, (long long)u->changed,
+                   (long long)u->not_before, (unsigned long long)u->rev);
+}
+
+#define BNC_CTL_LIST_COLS 6
+
+struct bnc_ctl_list {
+    const struct bnc_conf *conf;
+    int json;
+    size_t nrows;
+    char **cells;               /* nrows * BNC_CTL_LIST_COLS, owned */
+    struct bnc_buf out;         /* JSON */
+};
+
+static int
+bnc_ctl_list_one(const struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_list *l = arg;
+    struct bnc_buf b;
+    char **row, tbuf[32];
+
+    if (l->json) {
+        bnc_buf_puts(&l->out, l->nrows > 0 ? ",\n  " : "\n  ");
+        bnc_ctl_user_json(&l->out, u, l->conf);
+        l->nrows++;
+        return 0;
+    }
+    l->cells = bnc_realloc(l->cells, (l->nrows + 1) * BNC_CTL_LIST_COLS *
+                                         sizeof(*l->cells));
+    row = l->cells + l->nrows * BNC_CTL_LIST_COLS;
+    bnc_buf_init(&b);
+    row[0] = bnc_strdup(bnc_ctl_vis(&b, u->name != NULL ? u->name : ""));
+    bnc_buf_reset(&b);
+    bnc_buf_printf(&b, "%lu", (unsigned long)u->id);
+    row[1] = bnc_strdup(bnc_buf_str(&b));
+    bnc_buf_reset(&b);
+    bnc_ctl_groups_join(&b, u->groups, ",");
+    row[2] = bnc_strdup(b.len > 0 ? bnc_buf_str(&b) : "-");
+    row[3] = bnc_strdup(u->disabled ? "yes" : "no");
+    row[4] = bnc_strdup(bnc_ctl_hash_format(u->hash));
+    row[5] = bnc_strdup(bnc_ctl_time(tbuf, sizeof(tbuf), u->changed));
+    bnc_buf_cleanup(&b);
+    l->nrows++;
+    return 0;
+}
+
+/* Column width in characters (names may be UTF-8). */
+static size_t
+bnc_ctl_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+static void
+bnc_ctl_list_print(const struct bnc_ctl_list *l)
+{
+    static const char *const head[BNC_CTL_LIST_COLS] = {
+        "NAME", "ID", "GROUPS", "DISABLED", "HASH-FORMAT", "CHANGED"};
+    size_t w[BNC_CTL_LIST_COLS], r, c, k;
+
+    for (c = 0; c < BNC_CTL_LIST_COLS; c++) {
+        w[c] = strlen(head[c]);
+        for (r = 0; r < l->nrows; r++) {
+            size_t cw = bnc_ctl_width(l->cells[r * BNC_CTL_LIST_COLS + c]);
+            if (cw > w[c])
+                w[c] = cw;
+        }
+    }
+    for (r = 0; r <= l->nrows; r++) {
+        for (c = 0; c < BNC_CTL_LIST_COLS; c++) {
+            const char *s = r == 0 ? head[c]
+                                   : l->cells[(r - 1) * BNC_CTL_LIST_COLS + c];
+
+            fputs(s, stdout);
+            if (c + 1 < BNC_CTL_LIST_COLS)
+                for (k = bnc_ctl_width(s); k < w[c] + 2; k++)
+                    putchar(' ');
+        }
+        putchar('\n');
+    }
+}
+
+int
+bnc_ctl_user_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    struct bnc_ctl_list l;
+    size_t i;
+    int rc = BNC_CTL_EXIT_FAIL, src;
+
+    memset(&l, 0, sizeof(l));
+    bnc_buf_init(&l.out);
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        goto out;
+    l.conf = ctx->conf;
+    l.json = a->json;
+    bnc_buf_putc(&l.out, '[');
+    src = bnc_store_user_foreach(ctx->store, bnc_ctl_list_one, &l);
+    if (src != BNC_STORE_OK) {
+        bnc_ctl_errx("cannot list users: %s",
+                     src == BNC_STORE_DEAD ? "the store needs recovery"
+                                           : "store error");
+        goto out;
+    }
+    if (l.json) {
+        bnc_buf_puts(&l.out, l.nrows > 0 ? "\n]\n" : "]\n");
+        fputs(bnc_buf_str(&l.out), stdout);
+    } else {
+        bnc_ctl_list_print(&l);
+    }
+    rc = BNC_CTL_EXIT_OK;
+out:
+    for (i = 0; i < l.nrows * BNC_CTL_LIST_COLS && l.cells != NULL; i++)
+        free(l.cells[i]);
+    free(l.cells);
+    bnc_buf_cleanup(&l.out);
+    return rc;
+}
+
+int
+bnc_ctl_user_show(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    const char *name = a->pos[0], *fmt;
+    struct bnc_user u;
+    struct bnc_buf b, vis;
+    char t[32];
+    int rc = BNC_CTL_EXIT_FAIL, src;
+
+    memset(&u, 0, sizeof(u));
+    bnc_buf_init(&b);
+    bnc_buf_init(&vis);
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        goto out;
+    src = bnc_store_user_get(ctx->store, name, &u);
+    if (src != BNC_STORE_OK) {
+        rc = bnc_ctl_store_failed(src, "show", name);
+        goto out;
+    }
+    if (a->json) {
+        bnc_ctl_user_json(&b, &u, ctx->conf);
+        printf("%s\n", bnc_buf_str(&b));
+        rc = BNC_CTL_EXIT_OK;
+        goto out;
+    }
+    fmt = bnc_ctl_hash_format(u.hash);
+    printf("name:          %s\n", bnc_ctl_vis(&vis, u.name));
+    printf("id:            %lu\n", (unsigned long)u.id);
+    bnc_ctl_groups_join(&b, u.groups, ", ");
+    printf("groups:        %s\n", b.len > 0 ? bnc_buf_str(&b) : "-");
+    printf("email:         %s\n",
+           u.email != NULL ? bnc_ctl_vis(&vis, u.email) : "-");
+    printf("display name:  %s\n",
+           u.display_name != NULL ? bnc_ctl_vis(&vis, u.display_name) : "-");
+    printf("disabled:      %s\n", u.disabled ? "yes" : "no");
+    printf("hash format:   %s\n", fmt);
+    if (strcmp(fmt, "none") == 0)
+        printf("               no password: password logins are refused\n");
+    else if (strcmp(fmt, "unknown") == 0)
+        printf("               unrecognised hash: password logins are "
+               "refused\n");
+    else if (strcmp(fmt, "argon2id") != 0)
+        printf("               legacy format: %s\n",
+               ctx->conf->rehash ? "will be re-hashed at next login"
+                                 : "kept as is ([passwords] rehash = no)");
+    printf("created:       %s\n", bnc_ctl_time(t, sizeof(t), u.created));
+    printf("changed:       %s\n", bnc_ctl_time(t, sizeof(t), u.changed));
+    printf("not before:    %s\n", bnc_ctl_time(t, sizeof(t), u.not_before));
+    printf("revision:      %llu\n", (unsigned long long)u.rev);
+    rc = BNC_CTL_EXIT_OK;
+out:
+    bnc_user_cleanup(&u);
+    bnc_buf_cleanup(&b);
+    bnc_buf_cleanup(&vis);
+    return rc;
+}

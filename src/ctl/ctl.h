@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* Declarations shared by the bouncerctl files: the run context, parsed
+ * command arguments, messages and the password input helpers. */
+#ifndef BNC_CTL_CTL_H
+#define BNC_CTL_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+/* Exit status (relayctl/htpasswd habit): scripts can tell "you called me
+ * wrong" from "it did not work". */
+#define BNC_CTL_EXIT_OK 0
+#define BNC_CTL_EXIT_FAIL 1
+#define BNC_CTL_EXIT_USAGE 2
+
+/* Longest password accepted, in bytes. Argon2 takes any length, but a
+ * bound keeps the buffers on the stack, where they are wiped. */
+#define BNC_CTL_PW_MAX 1024
+/* Under this many characters we warn (OpenBSD htpasswd nag()), not refuse. */
+#define BNC_CTL_PW_WARN_CHARS 8
+
+/* Options a verb may allow (bit mask in its table entry). */
+enum bnc_ctl_optbit {
+    BNC_CTL_O_GROUP = 1u << 0,      /* --group G, repeatable */
+    BNC_CTL_O_EMAIL = 1u << 1,      /* --email E */
+    BNC_CTL_O_NAME = 1u << 2,       /* --name "Display Name" */
+    BNC_CTL_O_DISABLED = 1u << 3,   /* --disabled */
+    BNC_CTL_O_PWSTDIN = 1u << 4,    /* --password-stdin */
+    BNC_CTL_O_NOPW = 1u << 5,       /* --no-password */
+    BNC_CTL_O_JSON = 1u << 6        /* --json */
+};
+
+/* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
+struct bnc_ctl_args {
+    const char *cmd;        /* "user add": for messages */
+    char **pos;             /* positional arguments (owned array, borrowed strings) */
+    size_t npos;
+    char **groups;          /* --group values, NULL-terminated (owned array) or NULL */
+    size_t ngroups;
+    const char *email;
+    const char *display_name;
+    int disabled;
+    int password_stdin;
+    int no_password;
+    int json;
+};
+
+/* What a command runs with. Config and store are opened on demand, so a
+ * command validates its input before touching either. */
+struct bnc_ctl {
+    const char *conf_arg;       /* -c FILE, or NULL */
+    struct bnc_conf *conf;      /* owned; NULL until bnc_ctl_conf() */
+    struct bnc_store *store;    /* owned; NULL until bnc_ctl_store() */
+};
+
+/* Messages: "bouncerctl: ..." on stderr. */
+void bnc_ctl_errx(const char *fmt, ...) BNC_PRINTF(1, 2);
+void bnc_ctl_warnx(const char *fmt, ...) BNC_PRINTF(1, 2);
+/* Returns s with control bytes and backslashes shown as \xNN / \\, for
+ * quoting user input in messages. The string lives in b (reset first). */
+const char *bnc_ctl_vis(struct bnc_buf *b, const char *s);
+
+/* Loads the configuration once (-c, $BOUNCER_CONF, sysconfdir, defaults);
+ * prints its diagnostics. Returns NULL after printing when it is bad. */
+struct bnc_conf *bnc_ctl_conf(struct bnc_ctl *ctx);
+/* Opens the store at the configured path (create: db init only). Prints a
+ * clear message and returns NULL on failure. */
+struct bnc_store *bnc_ctl_store(struct bnc_ctl *ctx, int create);
+
+/* Commands (cmd_user.c, cmd_db.c). Each returns a BNC_CTL_EXIT_* value. */
+int bnc_ctl_user_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_show(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_disable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_enable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_group_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_group_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_stats(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_verify(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+
+/* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
+ * the caller wipes it with bnc_memzero() when done, success or not. */
+
+/* One line from standard input, one trailing newline removed. 0 or -1 (err). */
+int bnc_ctl_pw_stdin(char *buf, size_t size, size_t *len, struct bnc_err *err);
+/* Prompts on /dev/tty with echo off and reads one line. 0 or -1 (err). */
+int bnc_ctl_pw_tty(const char *prompt, char *buf, size_t size, size_t *len,
+                   struct bnc_err *err);
+/* A new password: from stdin, or prompted twice on the tty (must match).
+ * Refuses an empty one, warns when it is short. Prints its own errors.
+ * 0 or -1. */
+int bnc_ctl_pw_new(int from_stdin, char *buf, size_t size, size_t *len);
+
+#endif
