@@ -2,6 +2,10 @@
 /* bnc-fcgi: a FastCGI 1.0 client (no libfcgi) that sends one request, or a
  * parallel benchmark of many, to a FastCGI application such as bouncer. */
 
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>

@@ -2,6 +2,10 @@
 /* noop-authorizer: a libfcgi Authorizer that allows every request; the
  * benchmark's floor (the cost of FastCGI itself, with no decision). */
 
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
