@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* Request view and response builder. */
+#include <string.h>
+
+#include "auth/scheme.h"
+#include "fcgi/request.h"
+#include "fcgi/response.h"
+#include "unit.h"
+#include "util/mem.h"
+
+static void
+test_response_status_line_has_reason(void)
+{
+    struct bnc_response r;
+    struct bnc_buf out;
+
+    bnc_response_init(&r);
+    bnc_buf_init(&out);
+    r.status = 401;
+    bnc_response_serialize(&r, &out);
+    CU_ASSERT_STRING_EQUAL(out.data, "Status: 401 Unauthorized\r\n\r\n");
+    bnc_buf_reset(&out);
+    r.status = 599;
+    bnc_response_serialize(&r, &out);
+    CU_ASSERT_STRING_EQUAL(out.data, "Status: 599 Unknown\r\n\r\n");
+    bnc_buf_cleanup(&out);
+    bnc_response_cleanup(&r);
+}
+
+static void
+test_response_json_error_body(void)
+{
+    struct bnc_response r;
+    struct bnc_buf out;
+
+    bnc_response_init(&r);
+    bnc_buf_init(&out);
+    bnc_response_json_error(&r, 403, "You do not have \"permission\".",
+                            "permission_denied");
+    bnc_response_serialize(&r, &out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.data, "Status: 403 Forbidden\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.data, "Content-Type: application/json\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.data,
+        "\r\n\r\n{\"detail\": \"You do not have \\\"permission\\\".\", "
+        "\"code\": \"permission_denied\"}\n"));
+    bnc_buf_cleanup(&out);
+    bnc_response_cleanup(&r);
+}
+
+static void
+test_response_header_injection_neutralised(void)
+{
+    struct bnc_response r;
+
+    bnc_response_init(&r);
+    bnc_response_header(&r, "Variable-AUTH_NAME", "Eve\r\nSet-Cookie: x=1");
+    CU_ASSERT_STRING_EQUAL(r.headers.data,
+                           "Variable-AUTH_NAME: Eve  Set-Cookie: x=1\r\n");
+    bnc_response_cleanup(&r);
+}
+
+static void
+test_response_identity_variables(void)
+{
+    struct bnc_response r;
+    struct bnc_identity id;
+
+    memset(&id, 0, sizeof(id));
+    bnc_identity_set(&id.user, "j\xc3\xbcrgen");
+    bnc_identity_set(&id.auth_type, "Basic");
+    bnc_identity_set(&id.user_id, "7");
+    bnc_identity_set(&id.groups, "staff,admin");
+    bnc_response_init(&r);
+    bnc_response_identity(&r, &id, BNC_IDENT_VARIABLES);
+    CU_ASSERT_STRING_EQUAL(r.headers.data,
+                           "Variable-REMOTE_USER: j\xc3\xbcrgen\r\n"
+                           "Variable-AUTH_TYPE: Basic\r\n"
+                           "Variable-AUTH_USER_ID: 7\r\n"
+                           "Variable-AUTH_GROUPS: staff,admin\r\n");
+    bnc_response_cleanup(&r);
+    bnc_response_init(&r);
+    id.expires = 1700000000;
+    bnc_response_identity(&r, &id, BNC_IDENT_NGINX);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.headers.data, "X-Remote-User: j\xc3\xbcrgen\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.headers.data, "X-Auth-Groups: staff,admin\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.headers.data, "Variable-AUTH_EXPIRES: 1700000000\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.headers.data, "X-Auth-Expires: 1700000000\r\n"));
+    CU_ASSERT_PTR_NULL(strstr(r.headers.data, "AUTH_EMAIL"));
+    bnc_response_cleanup(&r);
+    bnc_identity_cleanup(&id);
+    CU_ASSERT_PTR_NULL(id.user);
+}
+
+static void
+test_request_roles_and_first_param_wins(void)
+{
+    char *env1[] = {"FCGI_ROLE=AUTHORIZER", "FCGI_ROLE=AUTHORIZER",
+                    "FCGI_APACHE_ROLE=ACCESS_CHECKER", "REQUEST_METHOD=GET",
+                    "REQUEST_URI=/app/x?y=1", "REMOTE_USER=",
+                    "REMOTE_USER=alice", "Authorization=Basic Zm9vOmJhcg==",
+                    "REQUEST_SCHEME=https", NULL};
+    char *env2[] = {"FCGI_ROLE=RESPONDER", "BOUNCER_MODE=authorize",
+                    "HTTP_AUTHORIZATION=Token abc", "HTTPS=on",
+                    "SERVER_NAME=example.org", NULL};
+    char *env3[] = {"FCGI_ROLE=RESPONDER", NULL};
+    struct bnc_request r;
+
+    bnc_request_init(&r, env1);
+    CU_ASSERT_EQUAL(r.role, BNC_ROLE_AUTHORIZER);
+    CU_ASSERT_EQUAL(r.apache_role, BNC_APACHE_ACCESS_CHECKER);
+    CU_ASSERT_STRING_EQUAL(r.method, "GET");
+    CU_ASSERT_STRING_EQUAL(r.remote_user, "");   /* first one wins */
+    CU_ASSERT_STRING_EQUAL(r.authorization, "Basic Zm9vOmJhcg==");
+    CU_ASSERT_TRUE(r.https);
+    CU_ASSERT_STRING_EQUAL(r.remote_addr, "");
+    CU_ASSERT_PTR_NULL(r.oversized);
+    bnc_request_init(&r, env2);
+    CU_ASSERT_EQUAL(r.role, BNC_ROLE_NGINX);
+    CU_ASSERT_STRING_EQUAL(r.authorization, "Token abc");
+    CU_ASSERT_STRING_EQUAL(r.host, "example.org");
+    CU_ASSERT_TRUE(r.https);
+    bnc_request_init(&r, env3);
+    CU_ASSERT_EQUAL(r.role, BNC_ROLE_RESPONDER);
+    CU_ASSERT_FALSE(r.https);
+    CU_ASSERT_TRUE(bnc_request_elapsed_us(&r) >= 0);
+}
+
+static void
+test_request_oversized_credential_flagged(void)
+{
+    size_t n = BNC_PARAM_MAX + 100;
+    char *big = bnc_malloc(n + 32);
+    char *env[] = {"FCGI_ROLE=AUTHORIZER", big, NULL};
+    struct bnc_request r;
+
+    memcpy(big, "HTTP_AUTHORIZATION=Basic ", 25);
+    memset(big + 25, 'A', n);
+    big[25 + n] = '\0';
+    bnc_request_init(&r, env);
+    CU_ASSERT_STRING_EQUAL(r.authorization, "");
+    CU_ASSERT_PTR_NOT_NULL(r.oversized);
+    CU_ASSERT_PTR_NULL(bnc_request_param(&r, "HTTP_AUTHORIZATION"));
+    free(big);
+}
+
+static const struct bnc_unit_case cases[] = {
+    {"test_response_status_line_has_reason", test_response_status_line_has_reason},
+    {"test_response_json_error_body", test_response_json_error_body},
+    {"test_response_header_injection_neutralised", test_response_header_injection_neutralised},
+    {"test_response_identity_variables", test_response_identity_variables},
+    {"test_request_roles_and_first_param_wins", test_request_roles_and_first_param_wins},
+    {"test_request_oversized_credential_flagged", test_request_oversized_credential_flagged},
+    {NULL, NULL},
+};
+
+BNC_UNIT_MAIN("response", cases, NULL, NULL)
