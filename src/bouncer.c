@@ -113,7 +113,7 @@ bnc_main_print_diag(const struct bnc_diag *d)
     size_t i;
 
     for (i = 0; i < d->n; i++)
-        bnc_log(strstr(d->lines[i], ": warning: ") ? BNC_LOG_WARN : BNC_LOG_ERR,
+        bnc_log(strstr(d->lines[i], "warning: ") ? BNC_LOG_WARN : BNC_LOG_ERR,
                 "%s", d->lines[i]);
 }
 

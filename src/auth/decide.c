@@ -24,6 +24,18 @@ bnc_decision_deny(struct bnc_decision *d, int status, const char *detail,
     d->code = code;
 }
 
+/* "line 12" for a rule from the file, "'/ = authenticated' (default)" for
+ * the built-in one: the log must point at something the admin can find. */
+static const char *
+bnc_decide_rule_name(const struct bnc_rule *rule, char *buf, size_t n)
+{
+    if (rule->line > 0)
+        snprintf(buf, n, "line %u", rule->line);
+    else
+        snprintf(buf, n, "'%.60s' (default)", rule->text ? rule->text : "?");
+    return buf;
+}
+
 /* Runs the schemes. Returns 1 if a scheme ended the decision (deny or
  * error), 0 to go on to the rules (authenticated or anonymous). */
 static int
@@ -88,6 +100,7 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     const struct bnc_rule *rule;
     struct bnc_rule_facts facts;
     struct bnc_addr client;
+    char where[96];
     int have_client;
 
     memset(d, 0, sizeof(*d));
@@ -131,26 +144,27 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
         d->outcome = BNC_OUT_ALLOW;
         d->status = 200;
         if (d->reason[0] == '\0' || !d->authenticated)
-            snprintf(d->reason, sizeof(d->reason), "rule line %u allows",
-                     rule->line);
+            snprintf(d->reason, sizeof(d->reason), "rule %s allows",
+                     bnc_decide_rule_name(rule, where, sizeof(where)));
         return;
     case BNC_RULE_UNAUTHENTICATED:
         snprintf(d->reason, sizeof(d->reason),
-                 "rule line %u requires authentication", rule->line);
+                 "rule %s requires authentication",
+                 bnc_decide_rule_name(rule, where, sizeof(where)));
         bnc_decision_deny(d, 401,
                           "Authentication credentials were not provided.",
                           "not_authenticated");
         return;
     case BNC_RULE_NEED_HTTPS:
-        snprintf(d->reason, sizeof(d->reason), "rule line %u requires https",
-                 rule->line);
+        snprintf(d->reason, sizeof(d->reason), "rule %s requires https",
+                 bnc_decide_rule_name(rule, where, sizeof(where)));
         bnc_decision_deny(d, 403, "HTTPS is required for this resource.",
                           "https_required");
         return;
     case BNC_RULE_FORBIDDEN:
     default:
-        snprintf(d->reason, sizeof(d->reason), "rule line %u forbids",
-                 rule->line);
+        snprintf(d->reason, sizeof(d->reason), "rule %s forbids",
+                 bnc_decide_rule_name(rule, where, sizeof(where)));
         bnc_decision_deny(d, 403,
                           "You do not have permission to perform this action.",
                           "permission_denied");
