@@ -22,18 +22,24 @@ static int
 bnc_ctl_check_user_name(const char *name)
 {
     struct bnc_buf vis;
-    const char *why = NULL;
+    const char *why = NULL, *shown;
+    size_t cut;
 
     if (bnc_user_name_valid(name, &why))
         return 0;
     bnc_buf_init(&vis);
-    if (strlen(name) > BNC_USER_NAME_MAX)
-        bnc_ctl_errx("invalid user name '%.40s...': %s", /* keep it short */
-                     bnc_ctl_vis(&vis, name),
-                     why != NULL ? why : "not allowed");
-    else
-        bnc_ctl_errx("invalid user name '%s': %s", bnc_ctl_vis(&vis, name),
-                     why != NULL ? why : "not allowed");
+    shown = bnc_ctl_vis(&vis, name);
+    /* Show a long name cut short (on a character boundary): the reason
+     * says what is wrong with it. */
+    cut = vis.len;
+    if (cut > 60) {
+        cut = 60;
+        while (cut > 0 && ((unsigned char)shown[cut] & 0xc0) == 0x80)
+            cut--;
+    }
+    bnc_ctl_errx("invalid user name '%.*s%s' (%s)", (int)cut, shown,
+                 cut < vis.len ? "..." : "",
+                 why != NULL ? why : "not allowed");
     bnc_buf_cleanup(&vis);
     return -1;
 }
