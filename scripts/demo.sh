@@ -168,6 +168,8 @@ done
     fi
     printf 'server.pid-file      = "%s"\n' "$PIDFILE"
     printf 'server.errorlog      = "%s"\n' "$DEMO/log/error.log"
+    printf '# FastCGI children (bouncer) write their stderr here:\n'
+    printf 'server.breakagelog   = "%s"\n' "$DEMO/log/bouncer.log"
     printf 'server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )\n'
     printf 'accesslog.filename   = "%s"\n' "$DEMO/log/access.log"
     printf 'accesslog.format     = "%%h %%u %%t \\"%%r\\" %%>s %%b"\n'
@@ -213,6 +215,6 @@ Try it:
       -> 401 {"detail": "Invalid username/password.", ...}
 
 Add a user:   printf 'PASSWORD\\n' | BOUNCER_HOME=$DEMO/store $CTL user add alice --password-stdin
-Logs:         $DEMO/log/error.log (bouncer's decisions), $DEMO/log/access.log
+Logs:         $DEMO/log/bouncer.log (bouncer's decisions), $DEMO/log/access.log
 Stop it:      scripts/demo.sh stop
 EOF

@@ -74,7 +74,9 @@ LoadModule env_module $MODS/mod_env.so
 LoadModule setenvif_module $MODS/mod_setenvif.so
 LoadModule alias_module $MODS/mod_alias.so
 LoadModule dir_module $MODS/mod_dir.so
+<IfModule !log_config_module>
 LoadModule log_config_module $MODS/mod_log_config.so
+</IfModule>
 TypesConfig /etc/mime.types
 LogFormat "%h %u \"%{REMOTE_USER}e\" \"%r\" %>s" bnc
 CustomLog $T/log/$name-access.log bnc
@@ -133,13 +135,12 @@ stop_apache() {
 check_grant() {
     local what=$1
     check_eq "$what: 200" 200 "$S"
-    check_match "$what: CGI sees REMOTE_USER=demo" "$B" '(^|'$'\n'')(REDIRECT_)?REMOTE_USER=demo('$'\n''|$)'
-    check_match "$what: CGI sees AUTH_TYPE=Basic" "$B" '(^|'$'\n'')(REDIRECT_)?AUTH_TYPE=Basic('$'\n''|$)'
-    check_match "$what: CGI sees AUTH_GROUPS with staff and demo" "$B" \
-        '(^|'$'\n'')(REDIRECT_)?AUTH_GROUPS=(staff,demo|demo,staff)('$'\n''|$)'
-    check_match "$what: CGI sees a non-empty AUTH_USER_ID" "$B" 'AUTH_USER_ID=.+'
-    check_contains "$what: CGI sees AUTH_EMAIL" "$B" "AUTH_EMAIL=demo@example.org"
-    check_contains "$what: CGI sees AUTH_NAME" "$B" "AUTH_NAME=Demo User"
+    check_line "$what: CGI sees REMOTE_USER=demo" "$B" 'REMOTE_USER=demo'
+    check_line "$what: CGI sees AUTH_TYPE=Basic" "$B" 'AUTH_TYPE=Basic'
+    check_line "$what: CGI sees AUTH_GROUPS with staff and demo" "$B" 'AUTH_GROUPS=(staff,demo|demo,staff)'
+    check_line "$what: CGI sees a non-empty AUTH_USER_ID" "$B" 'AUTH_USER_ID=.+'
+    check_line "$what: CGI sees AUTH_EMAIL" "$B" 'AUTH_EMAIL=demo@example\.org'
+    check_line "$what: CGI sees AUTH_NAME" "$B" 'AUTH_NAME=Demo User'
     if printf '%s\n' "$H" | grep -qi '^variable-'; then
         fail "$what: no Variable-* header reaches the client" \
             "$(printf '%s\n' "$H" | grep -i '^variable-')"
@@ -221,7 +222,7 @@ check_not_contains "fcgid: CGI does not see the Authorization header (FcgidPassH
 
 http "$URL/app/" -u "$JU_NAME:$JU_PW"
 check_eq "fcgid: UTF-8 user $JU_NAME with ':' in the password: 200" 200 "$S"
-check_contains "fcgid: CGI sees REMOTE_USER=$JU_NAME" "$B" "REMOTE_USER=$JU_NAME"
+check_line "fcgid: CGI sees REMOTE_USER=$JU_NAME" "$B" "REMOTE_USER=$JU_NAME"
 
 http "$URL/app/admin/" -u "demo:$DEMO_PW"
 check_eq "fcgid: rule-forbidden /app/admin/: 401 (mod_fcgid turns bouncer's 403 into 401)" 401 "$S"

@@ -91,6 +91,14 @@ check_match() { # DESC STRING ERE
     fi
 }
 
+check_line() { # DESC TEXT ERE: some whole line of TEXT matches ERE
+    if printf '%s\n' "$2" | grep -Eqx -- "$3"; then
+        pass "$1"
+    else
+        fail "$1" "expected a line matching /$3/" "actual: $(_bnc_show "$2")"
+    fi
+}
+
 check_file_contains() { # DESC FILE NEEDLE (fixed string)
     if [ -f "$2" ] && grep -Fq -- "$3" "$2"; then
         pass "$1"
@@ -140,6 +148,16 @@ bnc_at_exit() { BNC_CLEANUPS+=("$*"); }
 # bnc_track PID: kill PID (TERM, then KILL after 3 s) at exit.
 bnc_track() { BNC_PIDS+=("$1"); }
 
+# pid_alive PID: running (a zombie left to a non-reaping init is not).
+pid_alive() {
+    local st
+    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    case "$st" in
+    Z* | "") return 1 ;;
+    esac
+    return 0
+}
+
 # Stops one process: SIGTERM, wait up to $2 seconds (default 5), then SIGKILL.
 # BNC_LAST_RC: its exit status when it is our child (128+N: killed by signal
 # N; "killed" when SIGKILL was needed), "gone" if it had already exited.
@@ -147,16 +165,16 @@ BNC_LAST_RC=
 bnc_stop_pid() {
     local pid=$1 limit=${2:-5} i=0 killed=
     BNC_LAST_RC=gone
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! pid_alive "$pid"; then
         wait "$pid" 2>/dev/null && BNC_LAST_RC=0 || BNC_LAST_RC=$?
         return 0
     fi
     kill -TERM "$pid" 2>/dev/null
-    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt $((limit * 10)) ]; do
+    while pid_alive "$pid" && [ "$i" -lt $((limit * 10)) ]; do
         sleep 0.1
         i=$((i + 1))
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if pid_alive "$pid"; then
         kill -KILL "$pid" 2>/dev/null
         killed=yes
     fi
@@ -230,6 +248,24 @@ need_built() {
     for f in "$@"; do
         [ -x "$f" ] || die "$f not built (run make)"
     done
+}
+
+# wait_pids_gone SECONDS PID...: until none runs; prints the ones left.
+wait_pids_gone() {
+    local limit=$1 end p left
+    shift
+    end=$((SECONDS + limit))
+    while :; do
+        left=""
+        for p in "$@"; do
+            pid_alive "$p" && left="$left $p"
+        done
+        if [ -z "$left" ] || [ "$SECONDS" -gt "$end" ]; then
+            break
+        fi
+        sleep 0.1
+    done
+    printf '%s' "${left# }"
 }
 
 # ---- ports and waits ----------------------------------------------------
