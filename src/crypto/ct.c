@@ -15,7 +15,7 @@
 int
 bnc_memeq_ct(const void *a, size_t alen, const void *b, size_t blen)
 {
-    /* Volatile so the compiler cannot turn the loop into an early-exit memcmp. */
+    /* Volatile so the compiler cannot turn the loop into an early exit. */
     const volatile unsigned char *pa = a;
     const volatile unsigned char *pb = b;
     static const unsigned char zero = 0;

@@ -106,7 +106,7 @@ static const char bnc_password_itoa64[] =
 
 /* Index of c in the crypt(3) alphabet, or 64. */
 static unsigned
-bnc_password_atoi64(char c)
+bnc_password_b64val(char c)
 {
     const char *p;
 
@@ -134,7 +134,7 @@ bnc_password_is_b64crypt(const char *s, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (bnc_password_atoi64(s[i]) > 63)
+        if (bnc_password_b64val(s[i]) > 63)
             return 0;
     return 1;
 }
@@ -387,7 +387,7 @@ static const char *
 bnc_password_yes_u32(const char *s, uint32_t min, uint64_t *out)
 {
     uint64_t start = 0, end = 47, chars = 1, bits = 0, v = min;
-    unsigned c = bnc_password_atoi64(*s++);
+    unsigned c = bnc_password_b64val(*s++);
 
     if (c > 63)
         return NULL;
@@ -400,7 +400,7 @@ bnc_password_yes_u32(const char *s, uint32_t min, uint64_t *out)
     }
     v += (c - start) << bits;
     while (--chars) {
-        c = bnc_password_atoi64(*s++);
+        c = bnc_password_b64val(*s++);
         if (c > 63)
             return NULL;
         bits -= 6;
