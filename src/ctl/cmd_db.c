@@ -8,8 +8,9 @@
 
 #include "ctl/ctl.h"
 
-/* 1 if path is a directory with at least one entry, 0 if it is missing or
- * empty, -1 (message printed) when it cannot be looked at. */
+/* 0 if path is missing or an empty directory, 1 if it holds a Berkeley DB
+ * environment (DB_CONFIG, written when a store is created), 2 if it holds
+ * other files; -1 (message printed) when it cannot be looked at. */
 static int
 bnc_ctl_dir_in_use(const char *path)
 {
@@ -43,11 +44,16 @@ bnc_ctl_dir_in_use(const char *path)
                          strerror(errno));
         return -1;
     }
-    while ((de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            strcmp(de->d_name, "lost+found") == 0)
+            continue;
+        if (strcmp(de->d_name, "DB_CONFIG") == 0) {
             used = 1;
             break;
         }
+        used = 2;
+    }
     closedir(d);
     return used;
 }
@@ -70,6 +76,14 @@ bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     used = bnc_ctl_dir_in_use(path);
     if (used < 0)
         return BNC_CTL_EXIT_FAIL;
+    /* A mistyped BOUNCER_HOME (a home directory, /etc) must not fill up
+     * with region and log files. An empty directory is fine: admins create
+     * it beforehand with the group the web server shares. */
+    if (used == 2) {
+        bnc_ctl_errx("directory %s is not empty and holds no store; "
+                     "refusing to create one there", path);
+        return BNC_CTL_EXIT_FAIL;
+    }
     /* Opening with create is idempotent: on an existing store it joins
      * the environment and adds whatever databases a newer bouncer needs. */
     if (bnc_ctl_store(ctx, 1) == NULL)

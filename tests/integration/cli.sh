@@ -149,6 +149,13 @@ mode=$(stat -c %a "$BOUNCER_HOME" 2>/dev/null)
 [ "$mode" = 2770 ] && ok || bad "store directory mode is '$mode', want 2770"
 run db init
 expect "db init again" 0 'already exists'
+mkdir "$tmp/foreign" && touch "$tmp/foreign/notes.txt"
+BOUNCER_HOME="$tmp/foreign" run db init
+expect "db init in a foreign non-empty dir" 1 '' "directory $tmp/foreign is not empty and holds no store"
+[ ! -e "$tmp/foreign/DB_CONFIG" ] && ok || bad "db init wrote into a foreign directory"
+mkdir "$tmp/empty"
+BOUNCER_HOME="$tmp/empty" run db init
+expect "db init in an empty dir" 0 "store created at $tmp/empty"
 
 # ---- user add --------------------------------------------------------------
 runin $'correct horse battery\n' user add alice --password-stdin
