@@ -415,5 +415,38 @@ if command -v db5.3_dump >/dev/null 2>&1; then
     [ "$found" = 1 ] && ok || bad "no Argon2id hash found in the store files"
 fi
 
+# ---- the stored hash verifies the password as typed -------------------------
+# With python3-argon2 (independent of our code): one trailing newline is
+# stripped, inner and trailing spaces are kept, passwd replaces the hash.
+stored_hash() { # stored_hash HOME: the one Argon2id string in HOME's users.db
+    db5.3_dump -p -h "$1" users.db 2>/dev/null | grep -o '\$argon2id\$[^\\]*' | head -n 1
+}
+argon2_check() { # argon2_check HASH PASSWORD: exit 0 if it matches
+    /usr/bin/python3 -c '
+import sys, argon2
+try:
+    argon2.PasswordHasher().verify(sys.argv[1], sys.argv[2])
+except argon2.exceptions.VerifyMismatchError:
+    sys.exit(1)' "$1" "$2"
+}
+if command -v db5.3_dump >/dev/null 2>&1 &&
+    /usr/bin/python3 -c 'import argon2' 2>/dev/null; then
+    pwhome="$tmp/pwstore"
+    BOUNCER_HOME="$pwhome" run db init
+    BOUNCER_HOME="$pwhome" runin $' spaced  pass \n\nsecond line\n' user add pw --password-stdin
+    expect "add for hash check" 0 '^user pw added'
+    h=$(stored_hash "$pwhome")
+    case $h in '$argon2id$v=19$m=19456,t=2,p=1$'*) ok ;; *) bad "stored hash has unexpected parameters: $h" ;; esac
+    argon2_check "$h" ' spaced  pass ' && ok || bad "stored hash does not verify the password from stdin"
+    argon2_check "$h" ' spaced  pass '$'\n' && bad "the newline became part of the password" || ok
+    BOUNCER_HOME="$pwhome" runin $'new-Password-9' user passwd pw --password-stdin
+    expect "passwd without a trailing newline" 0 'changed'
+    h2=$(stored_hash "$pwhome")
+    argon2_check "$h2" 'new-Password-9' && ok || bad "new hash does not verify the new password"
+    argon2_check "$h2" ' spaced  pass ' && bad "old password still verifies after passwd" || ok
+else
+    echo "cli.sh: db5.3_dump or python3-argon2 missing, hash check skipped" >&2
+fi
+
 echo "cli.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
