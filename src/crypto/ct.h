@@ -5,8 +5,9 @@
 
 #include <stddef.h>
 
-/* 1 if equal. Time depends only on blen (the attacker-supplied side goes in a),
- * so neither contents nor the stored length leak (lighttpd ck_memeq_const_time). */
+/* 1 if equal. Time depends only on blen: pass the attacker-supplied value as
+ * b and the stored secret as a, so neither the secret's contents nor its
+ * length leak (lighttpd ck_memeq_const_time). */
 int bnc_memeq_ct(const void *a, size_t alen, const void *b, size_t blen);
 /* Wipes memory in a way the compiler cannot drop. NULL-safe. */
 void bnc_memzero(void *p, size_t n);
