@@ -109,13 +109,14 @@ for n in 1 2 3; do
     bench "$n" "$LOAD_SECS" 4 "$T/load-$n.out" &
     LOADPID[$n]=$!
 done
-writer &
+writer 2>/dev/null &
 WPID=$!
 bnc_track "$WPID"
 
 sleep "$(printf '%d.%03d' $((KILL_AT_MS / 1000)) $((KILL_AT_MS % 1000)))"
 T_KILL=$(now_ms)
 kill -KILL "${BPID[2]}"
+wait "${BPID[2]}" 2>/dev/null
 note "SIGKILLed bouncer 2 (pid ${BPID[2]}) at +$((T_KILL - T0)) ms, under load"
 
 # SIGKILL running bouncerctl processes (a few tries, at staggered moments, so
