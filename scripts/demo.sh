@@ -35,6 +35,12 @@ demo_stop() {
         if kill -0 "$pid" 2>/dev/null; then
             kill -KILL "$pid" 2>/dev/null || true
         fi
+        # lighttpd SIGTERMs its bouncer processes; let them close the store.
+        i=0
+        while pgrep -f "$DEMO/bouncer.conf" >/dev/null 2>&1 && [ "$i" -lt 50 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
         say "demo: stopped lighttpd (pid $pid)"
     else
         say "demo: not running"
