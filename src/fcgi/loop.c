@@ -21,6 +21,9 @@
 #include "util/mem.h"
 
 #define BNC_WAKE_SIGNAL SIGUSR1
+/* How long a stop waits for requests in flight: below mod_fcgid's 8 s
+ * SIGKILL, above any honest request (one Argon2id verification). */
+#define BNC_LOOP_GRACE_MS 5000
 
 struct bnc_worker {
     pthread_t thread;
@@ -207,18 +210,34 @@ bnc_loop_run(const struct bnc_loop_opts *o)
             bnc_log(BNC_LOG_INFO, "signal %d: finishing requests in flight, "
                     "then exiting", sig);
             atomic_store(&bnc_loop_stop, 1);
-        } else if (atomic_load(&bnc_loop_failed)) {
+        } else if (atomic_load(&bnc_loop_failed) ||
+                   (o->fatal != NULL && o->fatal())) {
+            /* Also caught here, not only after a request: a worker may be
+             * stuck inside the store and never finish one. */
+            atomic_store(&bnc_loop_failed, 1);
             atomic_store(&bnc_loop_stop, 1);
         }
     }
     /* Wake workers parked in accept() until all have returned. A signal
-     * that lands just before accept() is lost, hence the repetition. */
+     * that lands just before accept() is lost, hence the repetition. A
+     * worker blocked on a lock of a process that died before failchk could
+     * free it never returns (berkeley-db.md 2): after the grace period the
+     * process exits without waiting, and the server starts a fresh one. */
     for (i = 0; i < started; i++) {
+        int waited_ms = 0;
+
         while (!atomic_load(&w[i].done)) {
             struct timespec pause = {0, 20 * 1000 * 1000};
             if (atomic_load(&w[i].in_accept))
                 pthread_kill(w[i].thread, BNC_WAKE_SIGNAL);
             nanosleep(&pause, NULL);
+            waited_ms += 20;
+            if (waited_ms >= BNC_LOOP_GRACE_MS) {
+                bnc_log(BNC_LOG_ERR, "worker %d did not finish within %d ms "
+                        "(stuck in the store?); exiting now", i,
+                        BNC_LOOP_GRACE_MS);
+                _exit(1);
+            }
         }
         pthread_join(w[i].thread, NULL);
     }
