@@ -833,7 +833,40 @@ test_conf_locate(void)
         CU_ASSERT(strstr(p, "/bouncer.conf") != NULL);
 }
 
+/* The example users copy must load cleanly and mean what it says. */
+static void
+test_conf_example(void)
+{
+    struct bnc_diag d;
+    struct bnc_conf *c;
+    char path[4096];
+    const char *src = getenv("top_srcdir");
+
+    if (src != NULL && src[0] != '\0')
+        snprintf(path, sizeof(path), "%s/examples/bouncer.conf", src);
+    else
+        snprintf(path, sizeof(path), "%s/../../examples/bouncer.conf",
+                 data_dir());
+    unsetenv("BOUNCER_HOME");
+    bnc_diag_init(&d);
+    c = bnc_conf_load(path, &d);
+    if (c == NULL || d.n != 0)
+        bnc_diag_print(&d, stdout);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(d.n, 0);
+    basic_like(c, &d);
+    CU_ASSERT_EQUAL(d.n, 0);
+    CU_ASSERT_STRING_EQUAL(c->store_path, "/var/lib/bouncer");
+    CU_ASSERT_EQUAL(c->argon2.m_kib, BNC_ARGON2_DEFAULT_M);
+    CU_ASSERT_EQUAL(c->argon2.t_cost, BNC_ARGON2_DEFAULT_T);
+    CU_ASSERT_EQUAL(c->log.facility, LOG_AUTHPRIV);
+    CU_ASSERT_EQUAL(c->rules->n, 6);
+    bnc_conf_free(c);
+    bnc_diag_cleanup(&d);
+}
+
 static const struct bnc_unit_case cases[] = {
+    {"test_conf_example", test_conf_example},
     {"test_conf_valid_cases", test_conf_valid_cases},
     {"test_conf_invalid_cases", test_conf_invalid_cases},
     {"test_conf_defaults", test_conf_defaults},
