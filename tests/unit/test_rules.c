@@ -299,9 +299,9 @@ test_rules_table(void)
         unsigned line = 0;
 
         memset(&id, 0, sizeof(id));
-        id.user = (char *)ix->user;
-        id.groups = (char *)ix->groups;
-        id.scopes = (char *)ix->scopes;
+        bnc_identity_set(&id.user, ix->user);
+        bnc_identity_set(&id.groups, ix->groups);
+        bnc_identity_set(&id.scopes, ix->scopes);
         memset(&f, 0, sizeof(f));
         f.id = ix->user != NULL ? &id : NULL;
         f.scheme = ix->scheme;
@@ -310,6 +310,7 @@ test_rules_table(void)
         if (bnc_path_normalize(w->uri, path, sizeof(path), &why) != 0) {
             printf("\nrow %zu: %s refused: %s\n", i, w->uri, why);
             bad++;
+            bnc_identity_cleanup(&id);
             continue;
         }
         rule = bnc_rules_match(r, w->method, path);
@@ -324,6 +325,7 @@ test_rules_table(void)
                    line, w->outcome, w->line);
             bad++;
         }
+        bnc_identity_cleanup(&id);
     }
     CU_ASSERT_EQUAL(bad, 0);
     bnc_rules_free(r);
