@@ -29,6 +29,7 @@
 #define BNC_CONF_MAX_ENTRIES 10000
 #define BNC_CONF_MAX_SECTIONS 1000
 #define BNC_CONF_MAX_ERRORS 100
+#define BNC_CONF_MAX_SHADOW_CHECK 2000
 /* Duplicate-key index: a power of two above 3 * BNC_CONF_MAX_ENTRIES. */
 #define BNC_CONF_HASH_SLOTS 32768
 
@@ -771,32 +772,37 @@ bnc_conf_check_core(struct bnc_conf_ctx *x, struct bnc_conf_section *s,
     }
 }
 
-/* Rule pattern q is wholly covered by the earlier rule p: warn, since the
- * later rule can never apply (first match wins). Only the clear case of a
- * prefix rule is looked at. */
-static int
-bnc_conf_rule_shadows(const struct bnc_rule *p, const struct bnc_rule *q)
-{
-    size_t plen = strlen(p->pattern);
+/* Length of the literal part of each rule's pattern (up to its first '*')
+ * and whether it is a plain prefix rule, computed once for the shadow check. */
+struct bnc_conf_rule_lit {
+    size_t lit;
+    int prefix;
+};
 
-    if (p->glob)
+/* Rule q is wholly covered by the earlier prefix rule p: every path q
+ * matches starts with q's literal part, so if p's pattern is a prefix of
+ * that and p allows at least q's methods, q can never apply. Globs as p are
+ * not analysed. */
+static int
+bnc_conf_rule_shadows(const struct bnc_rule *p,
+                      const struct bnc_conf_rule_lit *pl,
+                      const struct bnc_rule *q,
+                      const struct bnc_conf_rule_lit *ql)
+{
+    if (!pl->prefix || ql->lit < pl->lit)
         return 0;
     if (p->methods != 0 &&
         (q->methods == 0 || (q->methods & ~p->methods) != 0))
         return 0;
-    /* Every path q matches starts with q's literal prefix (up to its first
-     * '*'), and a prefix rule p matches all of those if p is a prefix of
-     * that literal part. */
-    if (strcspn(q->pattern, "*") < plen)
-        return 0;
-    return strncmp(q->pattern, p->pattern, plen) == 0;
+    return memcmp(q->pattern, p->pattern, pl->lit) == 0;
 }
 
 static void
 bnc_conf_check_rules(struct bnc_conf_ctx *x, struct bnc_conf_section *s)
 {
     struct bnc_rules *r = x->c->rules;
-    size_t i, k, before;
+    struct bnc_conf_rule_lit *lits;
+    size_t i, k;
 
     for (i = 0; i < s->nentries; i++) {
         s->entries[i].used = 1;
@@ -808,20 +814,29 @@ bnc_conf_check_rules(struct bnc_conf_ctx *x, struct bnc_conf_section *s)
                       "no rules: every request will be denied");
         return;
     }
+    /* The check is quadratic and only a lint: past this many rules (a
+     * generated file, not a hand-written one) it would cost more than the
+     * rest of the load, so it is skipped. */
+    if (r->n > BNC_CONF_MAX_SHADOW_CHECK)
+        return;
+    lits = bnc_calloc(r->n ? r->n : 1, sizeof(*lits));
+    for (i = 0; i < r->n; i++) {
+        lits[i].lit = strcspn(r->v[i].pattern, "*");
+        lits[i].prefix = !r->v[i].glob;
+    }
     for (i = 1; i < r->n; i++) {
-        before = i;
         for (k = 0; k < i; k++) {
-            if (bnc_conf_rule_shadows(&r->v[k], &r->v[i])) {
-                before = k;
+            if (bnc_conf_rule_shadows(&r->v[k], &lits[k], &r->v[i],
+                                      &lits[i])) {
+                bnc_diag_warn(x->d, x->file, r->v[i].line,
+                              "rule '%s' is never used: the rule at line %u "
+                              "matches first", r->v[i].pattern,
+                              r->v[k].line);
                 break;
             }
         }
-        if (before < i)
-            bnc_diag_warn(x->d, x->file, r->v[i].line,
-                          "rule '%s' is never used: the rule at line %u "
-                          "matches first", r->v[i].pattern,
-                          r->v[before].line);
     }
+    free(lits);
 }
 
 static void
