@@ -49,7 +49,10 @@ list_cases(const char *kind, size_t *n)
         printf("\ncannot open %s: %s\n", path, strerror(errno));
         return NULL;
     }
-    while ((de = readdir(dir)) != NULL) {
+    for (;;) {
+        de = readdir(dir);
+        if (de == NULL)
+            break;
         if (de->d_name[0] == '.')
             continue;
         v = bnc_realloc(v, (*n + 1) * sizeof(*v));
