@@ -461,7 +461,13 @@ test_rules_errors(void)
          "with network and https)"},
         {"/x", "network:10.0.0.1/8",
          "f:7: network: '10.0.0.1/8' has host bits set beyond the prefix "
-         "length"},
+         "length (did you mean 10.0.0.0/8?)"},
+        {"/x", "network:2001:db8::1/32",
+         "f:7: network: '2001:db8::1/32' has host bits set beyond the prefix "
+         "length (did you mean 2001:db8::/32?)"},
+        {"/x", "network:::ffff:10.1.2.3/104",
+         "f:7: network: '::ffff:10.1.2.3/104' has host bits set beyond the "
+         "prefix length (did you mean ::ffff:10.0.0.0/104?)"},
         {"/x", "network:10.0.0.0/33",
          "f:7: network: expected an IP address or CIDR block like "
          "192.0.2.0/24 or 2001:db8::/32, got '10.0.0.0/33'"},
