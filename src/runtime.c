@@ -46,7 +46,7 @@ bnc_runtime_new(struct bnc_conf *conf, struct bnc_store *store,
     for (i = 0; i < n; i++) {
         const struct bnc_scheme *s = bnc_scheme_find(conf->schemes[i]);
 
-        if (s == NULL && conf->file == NULL) {
+        if (s == NULL && conf->schemes_default) {
             /* Built-in defaults name every default scheme of the design;
              * one this build lacks only narrows what is accepted. */
             bnc_diag_warn(d, NULL, 0, "default scheme '%s' is not available "

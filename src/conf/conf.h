@@ -35,6 +35,7 @@ struct bnc_conf {
 
     /* [auth] */
     char **schemes;                 /* NULL-terminated, in order; default basic, token */
+    int schemes_default;            /* schemes not set: the design's defaults */
     char *realm;                    /* default "bouncer" */
 
     /* [passwords] */

@@ -505,6 +505,7 @@ bnc_conf_set_schemes(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e)
     }
     bnc_strv_free(x->c->schemes);
     x->c->schemes = v;
+    x->c->schemes_default = 0;
     v = NULL;
     rc = 0;
 out:
@@ -731,6 +732,7 @@ bnc_conf_defaults(struct bnc_conf *c)
     c->store_path = bnc_strdup(BNC_STATEDIR);
     c->store_cache_bytes = (uint64_t)64 * 1024 * 1024;
     c->schemes = bnc_calloc(3, sizeof(*c->schemes));
+    c->schemes_default = 1;
     for (i = 0; i < 2; i++)
         c->schemes[i] = bnc_strdup(schemes[i]);
     c->realm = bnc_strdup("bouncer");
