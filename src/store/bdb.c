@@ -1,0 +1,1786 @@
+/* SPDX-License-Identifier: MIT */
+/* The store on Berkeley DB 5.3: environment, databases, transactions and maintenance. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <db.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/ct.h"
+#include "log/log.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+/*
+ * Everything here follows doc/internals/store.md and the measured facts in
+ * berkeley-db.md: one DB_ENV per process joined with DB_REGISTER|DB_RECOVER|
+ * DB_FAILCHK, short write transactions with a deadlock retry loop, NULL-txn
+ * reads copied out of the library, failchk + checkpoints in a maintenance
+ * thread.
+ */
+
+#define BNC_STORE_META_FILE "meta.db"
+#define BNC_STORE_USERS_FILE "users.db"
+#define BNC_STORE_USERS_BY_ID_FILE "users_by_id.db"
+#define BNC_STORE_DEFAULT_CACHE ((uint64_t)64 << 20)
+#define BNC_STORE_RETRIES 20
+#define BNC_STORE_CKPT_SECONDS 30
+#define BNC_STORE_FAILCHK_MS 500
+#define BNC_STORE_FOREACH_BATCH 128
+#define BNC_STORE_ENV_FLAGS                                                  \
+    (DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_TXN |  \
+     DB_THREAD | DB_REGISTER | DB_RECOVER | DB_FAILCHK)
+
+/* Our own outcomes of a transaction's work, kept outside the
+ * -30999..-30800 range Berkeley DB reserves and away from errno values. */
+#define BNC_STORE_BDB_ECORRUPT (-29001) /* a stored record did not decode */
+#define BNC_STORE_BDB_EINVAL (-29002)   /* a record cannot be encoded */
+#define BNC_STORE_BDB_EABORT (-29003)   /* the caller's callback said abort */
+#define BNC_STORE_BDB_ERENAME (-29004)  /* the callback changed the name */
+#define BNC_STORE_BDB_EFULL (-29005)    /* user ids exhausted */
+
+struct bnc_store {
+    DB_ENV *st_env;
+    DB *st_meta;
+    DB *st_users;
+    DB *st_users_by_id;
+    char *st_path;
+    int st_readonly;
+    atomic_int st_dead;
+    /* Maintenance thread. */
+    pthread_mutex_t st_mu;
+    pthread_cond_t st_cond;
+    int st_stop;
+    int st_thread_running;
+    pthread_t st_thread;
+    /* Serialises maintenance rounds (thread and explicit calls);
+     * st_last_ckpt is CLOCK_MONOTONIC seconds, 0 = none yet. */
+    pthread_mutex_t st_maint_mu;
+    int64_t st_last_ckpt;
+};
+
+/* DB_REGISTER allows one DB_ENV handle per process. */
+static pthread_mutex_t bnc_store_bdb_slot_mu = PTHREAD_MUTEX_INITIALIZER;
+static int bnc_store_bdb_slot_taken;
+
+/* The last message Berkeley DB gave this thread, to enrich open errors. */
+static _Thread_local char bnc_store_bdb_lastmsg[512];
+
+typedef int (*bnc_store_bdb_work_fn)(struct bnc_store *s, DB_TXN *t,
+                                      void *arg);
+
+/* ---- callbacks given to Berkeley DB ----------------------------------- */
+
+static void
+bnc_store_bdb_errcall(const DB_ENV *env, const char *pfx, const char *msg)
+{
+    (void)env;
+    (void)pfx;
+    bnc_strlcpy(bnc_store_bdb_lastmsg, msg, sizeof(bnc_store_bdb_lastmsg));
+    bnc_log(BNC_LOG_ERR, "store: berkeley db: %s", msg);
+}
+
+/* Informational messages, e.g. what failchk freed for a dead process. */
+static void
+bnc_store_bdb_msgcall(const DB_ENV *env, const char *msg)
+{
+    (void)env;
+    bnc_log(BNC_LOG_INFO, "store: berkeley db: %s", msg);
+}
+
+static void
+bnc_store_bdb_mark_dead(struct bnc_store *s, const char *why)
+{
+    if (s == NULL)
+        return;
+    if (atomic_exchange(&s->st_dead, 1) == 0)
+        bnc_log(BNC_LOG_ERR,
+                "store %s: %s; the environment needs recovery, its handles "
+                "are unusable until the store is reopened",
+                s->st_path, why);
+}
+
+static void
+bnc_store_bdb_event(DB_ENV *env, u_int32_t event, void *info)
+{
+    struct bnc_store *s = env->app_private;
+
+    (void)info;
+    switch (event) {
+    case DB_EVENT_PANIC:
+        bnc_store_bdb_mark_dead(s, "Berkeley DB panic");
+        break;
+    case DB_EVENT_REG_PANIC:
+        bnc_store_bdb_mark_dead(s, "another process is running recovery");
+        break;
+    case DB_EVENT_WRITE_FAILED:
+        bnc_log(BNC_LOG_ERR, "store %s: Berkeley DB could not write a file",
+                s != NULL ? s->st_path : "?");
+        break;
+    default:
+        break;
+    }
+}
+
+/*
+ * failchk asks whether a pid in the thread table is still alive. A process
+ * of another user answers kill() with EPERM: it exists, so it is alive. A
+ * zombie holds no locks any more and counts as dead.
+ */
+static int
+bnc_store_bdb_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid,
+                      u_int32_t flags)
+{
+    char path[64], buf[1024], *rp;
+    ssize_t n;
+    int fd;
+
+    (void)env;
+    (void)tid;
+    (void)flags;
+    if (pid == getpid())
+        return 1;
+    if (kill(pid, 0) != 0 && errno != EPERM)
+        return 0;
+    (void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : 1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    (void)close(fd);
+    if (n <= 0)
+        return 1;
+    buf[n] = '\0';
+    /* "pid (comm) S ...": comm may hold ')' and spaces, so use the last. */
+    rp = strrchr(buf, ')');
+    if (rp == NULL || rp[1] != ' ' || rp[2] == '\0')
+        return 1;
+    return rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* users_by_id.db key: user.c writes the format byte and then the
+ * big-endian id at the start of every record format. */
+static int
+bnc_store_bdb_id_key(DB *sdb, const DBT *pkey, const DBT *pdata, DBT *skey)
+{
+    const unsigned char *p = pdata->data;
+
+    (void)sdb;
+    (void)pkey;
+    if (pdata->size < 5 || p[0] == 0)
+        return EINVAL;
+    memset(skey, 0, sizeof(*skey));
+    skey->data = (void *)(p + 1);
+    skey->size = 4;
+    return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char *
+bnc_store_bdb_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + 1 + strlen(name) + 1;
+    char *p = bnc_malloc(n);
+
+    (void)snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int64_t
+bnc_store_bdb_mono(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec;
+}
+
+static void
+bnc_store_bdb_sleep_us(unsigned us)
+{
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void
+bnc_store_bdb_put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t
+bnc_store_bdb_get_u32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static const char *
+bnc_store_bdb_detail(void)
+{
+    return bnc_store_bdb_lastmsg[0] != '\0' ? bnc_store_bdb_lastmsg : "";
+}
+
+/* Maps a Berkeley DB or work result to the store's answer, logging errors. */
+static int
+bnc_store_bdb_rc(struct bnc_store *s, int ret, const char *what,
+                 const char *name)
+{
+    switch (ret) {
+    case 0:
+        return BNC_STORE_OK;
+    case DB_NOTFOUND:
+        return BNC_STORE_NOTFOUND;
+    case DB_KEYEXIST:
+        return BNC_STORE_EXISTS;
+    case DB_RUNRECOVERY:
+        bnc_store_bdb_mark_dead(s, "DB_RUNRECOVERY");
+        return BNC_STORE_DEAD;
+    case BNC_STORE_BDB_ECORRUPT:
+        return BNC_STORE_ERROR; /* logged where it was found */
+    case BNC_STORE_BDB_EINVAL:
+        bnc_log(BNC_LOG_ERR, "store %s: %s %s: invalid user record",
+                s->st_path, what, name);
+        return BNC_STORE_ERROR;
+    case BNC_STORE_BDB_EABORT:
+        return BNC_STORE_ERROR;
+    case BNC_STORE_BDB_ERENAME:
+        bnc_log(BNC_LOG_ERR, "store %s: %s %s: a user cannot be renamed here",
+                s->st_path, what, name);
+        return BNC_STORE_ERROR;
+    case BNC_STORE_BDB_EFULL:
+        bnc_log(BNC_LOG_ERR, "store %s: %s %s: no user ids left", s->st_path,
+                what, name);
+        return BNC_STORE_ERROR;
+    default:
+        if (atomic_load(&s->st_dead))
+            return BNC_STORE_DEAD;
+        bnc_log(BNC_LOG_ERR, "store %s: %s %s: %s", s->st_path, what, name,
+                db_strerror(ret));
+        return BNC_STORE_ERROR;
+    }
+}
+
+/* Retry pause: 0.1 ms doubling to 102 ms (minus up to half, at random);
+ * 20 tries wait about 0.8 s in all,
+ * long enough for failchk (every 500 ms) to free a dead process's locks. */
+static void
+bnc_store_bdb_backoff(int tries)
+{
+    static _Thread_local unsigned seed;
+    unsigned base = 100u << (tries < 10 ? tries : 10);
+
+    /* Jitter keeps competing processes from retrying in lockstep. */
+    if (seed == 0)
+        seed = (unsigned)getpid() * 2654435761u + (unsigned)time(NULL);
+    bnc_store_bdb_sleep_us(base / 2 + (unsigned)rand_r(&seed) % (base / 2));
+}
+
+/*
+ * Runs work in a transaction, retrying lock conflicts (berkeley-db.md §3).
+ * work must be repeatable: it is called again from scratch after an abort.
+ *
+ * DB_TXN_NOWAIT: a conflict returns DB_LOCK_NOTGRANTED at once instead of
+ * sleeping in the lock table. Measured with 5.3.28 on glibc 2.36: a process
+ * SIGKILLed while it sleeps in a lock wait leaves a condition variable that
+ * glibc's pthread_cond_destroy() waits on for ever, so the failchk that
+ * cleans up after it hangs (and with it every later failchk and every
+ * DB_FAILCHK open). Nobody sleeping in the lock table avoids that.
+ */
+static int
+bnc_store_bdb_txn(struct bnc_store *s, enum bnc_store_sync sync,
+                  bnc_store_bdb_work_fn work, void *arg)
+{
+    DB_ENV *env = s->st_env;
+    DB_TXN *t;
+    int tries, ret;
+
+    for (tries = 0;; tries++) {
+        ret = env->txn_begin(env, NULL, &t,
+                             DB_TXN_NOWAIT | (sync == BNC_STORE_NOSYNC
+                                                  ? DB_TXN_WRITE_NOSYNC
+                                                  : 0));
+        if (ret != 0)
+            return ret;
+        ret = work(s, t, arg);
+        if (ret == 0)
+            return t->commit(t, 0); /* a failed commit is reported, not retried */
+        (void)t->abort(t);
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES)
+            return ret;
+        bnc_store_bdb_backoff(tries);
+    }
+}
+
+/*
+ * One get, copied out: into stackbuf when it fits (the common case, no
+ * allocation), else into a malloc'ed buffer. *outp is stackbuf or owned by
+ * the caller.
+ */
+static int
+bnc_store_bdb_fetch(DB *db, DB_TXN *t, const void *k, size_t klen,
+                    u_int32_t flags, unsigned char *stackbuf, size_t stacksz,
+                    unsigned char **outp, size_t *outlen)
+{
+    DBT key, data;
+    unsigned char *big;
+    int ret;
+
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = (void *)k;
+    key.size = (u_int32_t)klen;
+    data.data = stackbuf;
+    data.ulen = (u_int32_t)stacksz;
+    data.flags = DB_DBT_USERMEM;
+    ret = db->get(db, t, &key, &data, flags);
+    if (ret == DB_BUFFER_SMALL) {
+        big = bnc_malloc(data.size);
+        data.data = big;
+        data.ulen = data.size;
+        ret = db->get(db, t, &key, &data, flags);
+        if (ret != 0) {
+            free(big);
+            return ret;
+        }
+    }
+    if (ret != 0)
+        return ret;
+    *outp = data.data;
+    *outlen = data.size;
+    return 0;
+}
+
+/*
+ * The read path: one get in a DB_TXN_NOWAIT|DB_READ_COMMITTED transaction,
+ * retried on conflict, so a reader never sleeps behind a writer (which may
+ * be dead, see bnc_store_bdb_txn). About 1 us dearer than a NULL-txn get.
+ */
+static int
+bnc_store_bdb_read(struct bnc_store *s, DB *db, const void *k, size_t klen,
+                   unsigned char *stackbuf, size_t stacksz,
+                   unsigned char **outp, size_t *outlen)
+{
+    DB_ENV *env = s->st_env;
+    DB_TXN *t;
+    int tries, ret, cret;
+
+    for (tries = 0;; tries++) {
+        ret = env->txn_begin(env, NULL, &t, DB_TXN_NOWAIT | DB_READ_COMMITTED);
+        if (ret != 0)
+            return ret;
+        ret = bnc_store_bdb_fetch(db, t, k, klen, 0, stackbuf, stacksz, outp,
+                                  outlen);
+        if (ret == 0) {
+            cret = t->commit(t, 0);
+            if (cret != 0) {
+                bnc_memzero(*outp, *outlen);
+                if (*outp != stackbuf)
+                    free(*outp);
+            }
+            return cret;
+        }
+        (void)t->abort(t);
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES)
+            return ret;
+        bnc_store_bdb_backoff(tries);
+    }
+}
+
+static void
+bnc_store_bdb_release(unsigned char *p, size_t len, unsigned char *stackbuf)
+{
+    /* Records hold password hashes: wipe the copies. */
+    bnc_memzero(p, len);
+    if (p != stackbuf)
+        free(p);
+}
+
+static int
+bnc_store_bdb_decode(struct bnc_store *s, const unsigned char *p, size_t len,
+                     const char *what, struct bnc_user *out)
+{
+    struct bnc_err err;
+
+    bnc_err_clear(&err);
+    if (bnc_user_decode(p, len, out, &err) != 0) {
+        bnc_log(BNC_LOG_ERR, "store %s: %s: %s", s->st_path, what, err.msg);
+        return BNC_STORE_BDB_ECORRUPT;
+    }
+    return 0;
+}
+
+/* ---- open / close --------------------------------------------------------- */
+
+static int
+bnc_store_bdb_version_ok(struct bnc_err *err)
+{
+    int major, minor, patch;
+    const char *v = db_version(&major, &minor, &patch);
+
+    if (major != DB_VERSION_MAJOR || minor != DB_VERSION_MINOR) {
+        bnc_err_set(err,
+                    "Berkeley DB library mismatch: bouncer was built with "
+                    "%d.%d.%d (%s) but the library loaded is %d.%d.%d (%s)",
+                    DB_VERSION_MAJOR, DB_VERSION_MINOR, DB_VERSION_PATCH,
+                    DB_VERSION_STRING, major, minor, patch, v);
+        return 0;
+    }
+    return 1;
+}
+
+static int
+bnc_store_bdb_write_all(int fd, const char *p, size_t n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/*
+ * DB_CONFIG must exist before the first env open: the regions are sized
+ * from it at creation and rebuilt from it by every recovery. Written to a
+ * temporary name and linked into place so a concurrent creator never sees
+ * half a file.
+ */
+static int
+bnc_store_bdb_write_config(const char *dir, uint64_t cache,
+                           struct bnc_err *err)
+{
+    char *path = bnc_store_bdb_join(dir, "DB_CONFIG");
+    char tmpname[64], *tmp = NULL, text[1024];
+    int fd = -1, rc = -1, n;
+
+    if (access(path, F_OK) == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (cache == 0)
+        cache = BNC_STORE_DEFAULT_CACHE;
+    n = snprintf(text, sizeof(text),
+                 "# Berkeley DB settings for the bouncer store, written when "
+                 "it was created.\n"
+                 "# Every process reads this file when it opens the store; "
+                 "a recovery rebuilds\n"
+                 "# the shared regions from it. Edit it only with every "
+                 "process stopped,\n"
+                 "# then run db5.3_recover -h DIR (doc/internals/store.md).\n"
+                 "set_cachesize %" PRIu64 " %" PRIu64 " 1\n"
+                 "set_lk_detect DB_LOCK_DEFAULT\n"
+                 "set_lg_max 10485760\n"
+                 "set_lk_max_locks 50000\n"
+                 "set_lk_max_objects 50000\n"
+                 "mutex_set_max 200000\n"
+                 "set_thread_count 256\n",
+                 cache >> 30, cache & (((uint64_t)1 << 30) - 1));
+    if (n < 0 || (size_t)n >= sizeof(text)) {
+        bnc_err_set(err, "store %s: DB_CONFIG text too long", dir);
+        goto out;
+    }
+    (void)snprintf(tmpname, sizeof(tmpname), "DB_CONFIG.tmp.%ld",
+                   (long)getpid());
+    tmp = bnc_store_bdb_join(dir, tmpname);
+    (void)unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660);
+    if (fd < 0) {
+        bnc_err_set(err, "%s opening store %s: cannot create %s: %s",
+                    errno == EACCES ? "permission denied" : "error", dir, tmp,
+                    strerror(errno));
+        goto out;
+    }
+    if (bnc_store_bdb_write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0) {
+        bnc_err_set(err, "store %s: cannot write %s: %s", dir, tmp,
+                    strerror(errno));
+        goto out;
+    }
+    if (link(tmp, path) != 0 && errno != EEXIST) {
+        bnc_err_set(err, "store %s: cannot create %s: %s", dir, path,
+                    strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        (void)close(fd);
+    if (tmp != NULL)
+        (void)unlink(tmp);
+    free(tmp);
+    free(path);
+    return rc;
+}
+
+/*
+ * Every participant needs write access to the directory and to every file
+ * in it (region files, logs, databases), even to read: say which one is
+ * missing instead of letting Berkeley DB fail somewhere inside open.
+ */
+static int
+bnc_store_bdb_check_access(const char *dir, struct bnc_err *err)
+{
+    DIR *d = NULL;
+    struct dirent *de;
+    struct stat st;
+    char *file;
+    int rc = -1;
+
+    if (access(dir, R_OK | X_OK) != 0) {
+        bnc_err_set(err, "permission denied opening store %s: %s (uid %ld)",
+                    dir, strerror(errno), (long)geteuid());
+        goto out;
+    }
+    if (access(dir, W_OK) != 0) {
+        bnc_err_set(err,
+                    "store %s is read-only: the directory is not writable "
+                    "(%s, uid %ld); Berkeley DB needs write access to its "
+                    "region files even to read",
+                    dir, strerror(errno), (long)geteuid());
+        goto out;
+    }
+    d = opendir(dir);
+    if (d == NULL) {
+        bnc_err_set(err, "permission denied opening store %s: %s", dir,
+                    strerror(errno));
+        goto out;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || strcmp(de->d_name, "DB_CONFIG") == 0)
+            continue;
+        file = bnc_store_bdb_join(dir, de->d_name);
+        if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+            access(file, R_OK | W_OK) != 0) {
+            bnc_err_set(err,
+                        "store %s is read-only: %s is not writable by uid %ld "
+                        "(owner uid %ld, mode %04o): %s; every process using "
+                        "the store needs write access to all its files "
+                        "(group-owned, umask 007)",
+                        dir, de->d_name, (long)geteuid(), (long)st.st_uid,
+                        (unsigned)(st.st_mode & 07777), strerror(errno));
+            free(file);
+            goto out;
+        }
+        free(file);
+    }
+    rc = 0;
+out:
+    if (d != NULL)
+        (void)closedir(d);
+    return rc;
+}
+
+static int
+bnc_store_bdb_prepare_dir(const struct bnc_store_opts *o, struct bnc_err *err)
+{
+    struct stat st;
+
+    if (stat(o->path, &st) != 0) {
+        if (errno == EACCES) {
+            bnc_err_set(err, "permission denied opening store %s: %s",
+                        o->path, strerror(errno));
+            return -1;
+        }
+        if (errno != ENOENT) {
+            bnc_err_set(err, "cannot open store %s: %s", o->path,
+                        strerror(errno));
+            return -1;
+        }
+        if (!o->create || o->readonly) {
+            bnc_err_set(err, "store directory %s does not exist", o->path);
+            return -1;
+        }
+        if (mkdir(o->path, 02770) != 0 && errno != EEXIST) {
+            bnc_err_set(err, "%s creating store directory %s: %s",
+                        errno == EACCES ? "permission denied" : "error",
+                        o->path, strerror(errno));
+            return -1;
+        }
+        /* mkdir() drops the setgid bit: set it so every file created in
+         * the store belongs to the directory's group. */
+        if (chmod(o->path, 02770) != 0) {
+            bnc_err_set(err, "cannot set mode 2770 on store directory %s: %s",
+                        o->path, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        bnc_err_set(err, "store %s is not a directory", o->path);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+bnc_store_bdb_open_db(struct bnc_store *s, DB **dbp, const char *file,
+                      struct bnc_err *err)
+{
+    DB *db = NULL;
+    u_int32_t flags = DB_THREAD;
+    int ret;
+
+    *dbp = NULL;
+    /* DB_AUTO_COMMIT also makes the handle transactional, which the
+     * NOWAIT read transactions need in read-only mode too. */
+    flags |= DB_AUTO_COMMIT | (s->st_readonly ? DB_RDONLY : DB_CREATE);
+    ret = db_create(&db, s->st_env, 0);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: db_create: %s", s->st_path,
+                    db_strerror(ret));
+        return -1;
+    }
+    ret = db->open(db, NULL, file, NULL, DB_BTREE, flags, 0660);
+    if (ret != 0) {
+        if (ret == ENOENT && s->st_readonly)
+            bnc_err_set(err,
+                        "store %s is not initialised (%s is missing); open "
+                        "it once for writing first, e.g. with bouncerctl",
+                        s->st_path, file);
+        else if (ret == EACCES || ret == EPERM)
+            bnc_err_set(err, "permission denied opening store %s: %s: %s",
+                        s->st_path, file, db_strerror(ret));
+        else
+            bnc_err_set(err, "store %s: cannot open %s: %s", s->st_path,
+                        file, db_strerror(ret));
+        (void)db->close(db, 0);
+        return -1;
+    }
+    *dbp = db;
+    return 0;
+}
+
+static int
+bnc_store_bdb_schema_put(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    char text[16];
+    DBT key, data;
+    int n, ret;
+
+    (void)arg;
+    n = snprintf(text, sizeof(text), "%d", BNC_STORE_SCHEMA);
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = (void *)"schema";
+    key.size = 6;
+    data.data = text;
+    data.size = (u_int32_t)n;
+    ret = s->st_meta->put(s->st_meta, t, &key, &data, DB_NOOVERWRITE);
+    /* Someone created the store at the same moment: re-read theirs. */
+    return ret == DB_KEYEXIST ? 0 : ret;
+}
+
+static int
+bnc_store_bdb_schema_check(struct bnc_store *s, struct bnc_err *err)
+{
+    unsigned char buf[32], *p = NULL;
+    char text[32];
+    size_t len = 0;
+    uint64_t v;
+    int ret, pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        ret = bnc_store_bdb_read(s, s->st_meta, "schema", 6, buf,
+                                 sizeof(buf), &p, &len);
+        if (ret != DB_NOTFOUND)
+            break;
+        if (s->st_readonly || pass > 0) {
+            bnc_err_set(err,
+                        "store %s is not initialised (no format version); "
+                        "open it once for writing first",
+                        s->st_path);
+            return -1;
+        }
+        ret = bnc_store_bdb_txn(s, BNC_STORE_SYNC, bnc_store_bdb_schema_put,
+                                NULL);
+        if (ret != 0)
+            break;
+    }
+    if (ret == DB_BUFFER_SMALL || (ret == 0 && len >= sizeof(text))) {
+        if (ret == 0)
+            bnc_store_bdb_release(p, len, buf);
+        bnc_err_set(err, "store %s has an unreadable format version",
+                    s->st_path);
+        return -1;
+    }
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: cannot read the format version: %s",
+                    s->st_path, db_strerror(ret));
+        return -1;
+    }
+    memcpy(text, p, len);
+    text[len] = '\0';
+    bnc_store_bdb_release(p, len, buf);
+    if (bnc_parse_u64(text, UINT32_MAX, &v) != 0 || v == 0) {
+        bnc_err_set(err, "store %s has an unreadable format version \"%s\"",
+                    s->st_path, text);
+        return -1;
+    }
+    if (v > BNC_STORE_SCHEMA) {
+        bnc_err_set(err,
+                    "store %s has format version %" PRIu64
+                    "; this bouncer supports up to %d",
+                    s->st_path, v, BNC_STORE_SCHEMA);
+        return -1;
+    }
+    return 0;
+}
+
+static void *
+bnc_store_bdb_thread(void *arg)
+{
+    struct bnc_store *s = arg;
+    struct timespec ts;
+
+    pthread_mutex_lock(&s->st_mu);
+    while (!s->st_stop) {
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += (long)BNC_STORE_FAILCHK_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        (void)pthread_cond_timedwait(&s->st_cond, &s->st_mu, &ts);
+        if (s->st_stop)
+            break;
+        pthread_mutex_unlock(&s->st_mu);
+        if (!atomic_load(&s->st_dead))
+            (void)bnc_store_maintain(s);
+        pthread_mutex_lock(&s->st_mu);
+    }
+    pthread_mutex_unlock(&s->st_mu);
+    return NULL;
+}
+
+static int
+bnc_store_bdb_start_thread(struct bnc_store *s, struct bnc_err *err)
+{
+    sigset_t all, old;
+    int ret;
+
+    /* The thread inherits this mask: signals stay with the threads that
+     * handle them (FastCGI workers, the main loop). */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    ret = pthread_create(&s->st_thread, NULL, bnc_store_bdb_thread, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: cannot start the maintenance thread: %s",
+                    s->st_path, strerror(ret));
+        return -1;
+    }
+    s->st_thread_running = 1;
+    return 0;
+}
+
+static void
+bnc_store_bdb_free(struct bnc_store *s)
+{
+    if (s->st_thread_running) {
+        pthread_mutex_lock(&s->st_mu);
+        s->st_stop = 1;
+        pthread_cond_signal(&s->st_cond);
+        pthread_mutex_unlock(&s->st_mu);
+        (void)pthread_join(s->st_thread, NULL);
+        s->st_thread_running = 0;
+    }
+    /* Errors are expected from a panicked environment; close anyway so the
+     * registry slot is freed. Secondary before primary. */
+    if (s->st_users_by_id != NULL)
+        (void)s->st_users_by_id->close(s->st_users_by_id, 0);
+    if (s->st_users != NULL)
+        (void)s->st_users->close(s->st_users, 0);
+    if (s->st_meta != NULL)
+        (void)s->st_meta->close(s->st_meta, 0);
+    if (s->st_env != NULL)
+        (void)s->st_env->close(s->st_env, 0);
+    pthread_cond_destroy(&s->st_cond);
+    pthread_mutex_destroy(&s->st_mu);
+    pthread_mutex_destroy(&s->st_maint_mu);
+    free(s->st_path);
+    free(s);
+}
+
+static void
+bnc_store_bdb_env_error(const char *path, int ret, struct bnc_err *err)
+{
+    const char *detail = bnc_store_bdb_detail();
+    const char *sep = detail[0] != '\0' ? " (" : "";
+    const char *end = detail[0] != '\0' ? ")" : "";
+
+    switch (ret) {
+    case EACCES:
+    case EPERM:
+        bnc_err_set(err, "permission denied opening store %s: %s%s%s%s", path,
+                    db_strerror(ret), sep, detail, end);
+        break;
+    case EROFS:
+        bnc_err_set(err,
+                    "store %s is read-only: %s; Berkeley DB needs write "
+                    "access to its region files even to read",
+                    path, db_strerror(ret));
+        break;
+    case DB_VERSION_MISMATCH:
+        bnc_err_set(err,
+                    "store %s was created by a different Berkeley DB version "
+                    "or build: stop every process using it, then run "
+                    "db5.3_recover -h %s",
+                    path, path);
+        break;
+    case DB_RUNRECOVERY:
+        bnc_err_set(err,
+                    "store %s needs recovery and it did not succeed: %s%s%s%s",
+                    path, db_strerror(ret), sep, detail, end);
+        break;
+    default:
+        bnc_err_set(err, "cannot open store %s: %s%s%s%s", path,
+                    db_strerror(ret), sep, detail, end);
+        break;
+    }
+}
+
+struct bnc_store *
+bnc_store_open(const struct bnc_store_opts *o, struct bnc_err *err)
+{
+    struct bnc_store *s = NULL;
+    pthread_condattr_t ca;
+    mode_t old_mask = 0;
+    int mask_set = 0, claimed = 0, ok = 0, ret;
+
+    if (!bnc_store_bdb_version_ok(err))
+        goto out;
+    if (o == NULL || o->path == NULL || o->path[0] == '\0') {
+        bnc_err_set(err, "store path is empty");
+        goto out;
+    }
+    pthread_mutex_lock(&bnc_store_bdb_slot_mu);
+    if (!bnc_store_bdb_slot_taken) {
+        bnc_store_bdb_slot_taken = 1;
+        claimed = 1;
+    }
+    pthread_mutex_unlock(&bnc_store_bdb_slot_mu);
+    if (!claimed) {
+        bnc_err_set(err,
+                    "cannot open store %s: a store is already open in this "
+                    "process (DB_REGISTER allows one environment handle per "
+                    "process)",
+                    o->path);
+        goto out;
+    }
+
+    s = bnc_calloc(1, sizeof(*s));
+    s->st_path = bnc_strdup(o->path);
+    s->st_readonly = o->readonly != 0;
+    atomic_init(&s->st_dead, 0);
+    pthread_mutex_init(&s->st_mu, NULL);
+    pthread_mutex_init(&s->st_maint_mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->st_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    bnc_store_bdb_lastmsg[0] = '\0';
+
+    /* Group members must be able to write everything we create here,
+     * region files rebuilt by a recovery included (berkeley-db.md §8). */
+    old_mask = umask(007);
+    mask_set = 1;
+    if (bnc_store_bdb_prepare_dir(o, err) != 0)
+        goto out;
+    if (bnc_store_bdb_check_access(o->path, err) != 0)
+        goto out;
+    if (!s->st_readonly &&
+        bnc_store_bdb_write_config(o->path, o->cache_bytes, err) != 0)
+        goto out;
+
+    ret = db_env_create(&s->st_env, 0);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: db_env_create: %s", o->path,
+                    db_strerror(ret));
+        s->st_env = NULL;
+        goto out;
+    }
+    s->st_env->app_private = s;
+    s->st_env->set_errcall(s->st_env, bnc_store_bdb_errcall);
+    s->st_env->set_msgcall(s->st_env, bnc_store_bdb_msgcall);
+    (void)s->st_env->set_event_notify(s->st_env, bnc_store_bdb_event);
+    (void)s->st_env->set_thread_count(s->st_env, 256);
+    (void)s->st_env->set_isalive(s->st_env, bnc_store_bdb_isalive);
+    /* Log files are created long after open, outside our umask: give
+     * them the group mode explicitly. */
+    (void)s->st_env->set_lg_filemode(s->st_env, 0660);
+    ret = s->st_env->open(s->st_env, o->path, BNC_STORE_ENV_FLAGS, 0660);
+    if (ret != 0) {
+        bnc_store_bdb_env_error(o->path, ret, err);
+        /* A failed open leaves a handle that may only be closed. */
+        (void)s->st_env->close(s->st_env, 0);
+        s->st_env = NULL;
+        goto out;
+    }
+    if (bnc_store_bdb_open_db(s, &s->st_meta, BNC_STORE_META_FILE, err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_users, BNC_STORE_USERS_FILE, err) !=
+            0 ||
+        bnc_store_bdb_open_db(s, &s->st_users_by_id,
+                              BNC_STORE_USERS_BY_ID_FILE, err) != 0)
+        goto out;
+    /* The association lives in this handle only: every process makes it,
+     * or its writes would miss the index (berkeley-db.md §8). */
+    ret = s->st_users->associate(s->st_users, NULL, s->st_users_by_id,
+                                 bnc_store_bdb_id_key,
+                                 s->st_readonly ? 0 : DB_CREATE);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: cannot associate %s with %s: %s",
+                    o->path, BNC_STORE_USERS_BY_ID_FILE, BNC_STORE_USERS_FILE,
+                    db_strerror(ret));
+        goto out;
+    }
+    if (bnc_store_bdb_schema_check(s, err) != 0)
+        goto out;
+    if (o->maintenance && bnc_store_bdb_start_thread(s, err) != 0)
+        goto out;
+    ok = 1;
+out:
+    if (mask_set)
+        (void)umask(old_mask);
+    if (!ok) {
+        if (s != NULL)
+            bnc_store_bdb_free(s);
+        s = NULL;
+        if (claimed) {
+            pthread_mutex_lock(&bnc_store_bdb_slot_mu);
+            bnc_store_bdb_slot_taken = 0;
+            pthread_mutex_unlock(&bnc_store_bdb_slot_mu);
+        }
+    }
+    return s;
+}
+
+void
+bnc_store_close(struct bnc_store *s)
+{
+    if (s == NULL)
+        return;
+    bnc_store_bdb_free(s);
+    pthread_mutex_lock(&bnc_store_bdb_slot_mu);
+    bnc_store_bdb_slot_taken = 0;
+    pthread_mutex_unlock(&bnc_store_bdb_slot_mu);
+}
+
+int
+bnc_store_dead(const struct bnc_store *s)
+{
+    /* atomic_load wants a non-const object in C11. */
+    return atomic_load(&((struct bnc_store *)s)->st_dead);
+}
+
+const char *
+bnc_store_path(const struct bnc_store *s)
+{
+    return s->st_path;
+}
+
+/* ---- users ------------------------------------------------------------- */
+
+static int
+bnc_store_bdb_get_common(struct bnc_store *s, DB *db, const void *k,
+                         size_t klen, const char *what, const char *label,
+                         struct bnc_user *out)
+{
+    unsigned char buf[1024], *p = NULL;
+    size_t len = 0;
+    int ret;
+
+    ret = bnc_store_bdb_read(s, db, k, klen, buf, sizeof(buf), &p, &len);
+    if (ret != 0)
+        return bnc_store_bdb_rc(s, ret, what, label);
+    ret = bnc_store_bdb_decode(s, p, len, label, out);
+    bnc_store_bdb_release(p, len, buf);
+    return ret == 0 ? BNC_STORE_OK : BNC_STORE_ERROR;
+}
+
+int
+bnc_store_user_get(struct bnc_store *s, const char *name,
+                   struct bnc_user *out)
+{
+    size_t n;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (atomic_load(&s->st_dead))
+        return BNC_STORE_DEAD;
+    n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > BNC_USER_NAME_MAX)
+        return BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_get_common(s, s->st_users, name, n, "get user", name,
+                                  out);
+    if (rc == BNC_STORE_OK && strcmp(out->name, name) != 0) {
+        bnc_log(BNC_LOG_ERR, "store %s: record of user %s names %s",
+                s->st_path, name, out->name);
+        bnc_user_cleanup(out);
+        rc = BNC_STORE_ERROR;
+    }
+    return rc;
+}
+
+int
+bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
+                         struct bnc_user *out)
+{
+    unsigned char k[4];
+    char label[32];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (atomic_load(&s->st_dead))
+        return BNC_STORE_DEAD;
+    bnc_store_bdb_put_u32(k, id);
+    (void)snprintf(label, sizeof(label), "#%lu", (unsigned long)id);
+    /* A get on the secondary returns the primary record. */
+    rc = bnc_store_bdb_get_common(s, s->st_users_by_id, k, 4, "get user",
+                                  label, out);
+    if (rc == BNC_STORE_OK && out->id != id) {
+        bnc_log(BNC_LOG_ERR, "store %s: index entry %s leads to user %s #%lu",
+                s->st_path, label, out->name, (unsigned long)out->id);
+        bnc_user_cleanup(out);
+        rc = BNC_STORE_ERROR;
+    }
+    return rc;
+}
+
+static int
+bnc_store_bdb_refuse_write(struct bnc_store *s, const char *what)
+{
+    if (atomic_load(&s->st_dead))
+        return BNC_STORE_DEAD;
+    if (s->st_readonly) {
+        bnc_log(BNC_LOG_ERR, "store %s is open read-only: %s refused",
+                s->st_path, what);
+        return BNC_STORE_ERROR;
+    }
+    return BNC_STORE_OK;
+}
+
+static int
+bnc_store_bdb_put_user(struct bnc_store *s, DB_TXN *t, const struct bnc_user *u,
+                       u_int32_t flags)
+{
+    unsigned char *rec = NULL;
+    size_t len = 0;
+    DBT key, data;
+    int ret;
+
+    if (bnc_user_encode(u, &rec, &len) != 0)
+        return BNC_STORE_BDB_EINVAL;
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = u->name;
+    key.size = (u_int32_t)strlen(u->name);
+    data.data = rec;
+    data.size = (u_int32_t)len;
+    ret = s->st_users->put(s->st_users, t, &key, &data, flags);
+    bnc_memzero(rec, len);
+    free(rec);
+    return ret;
+}
+
+struct bnc_store_bdb_add {
+    const struct bnc_user *u;
+    int64_t now;
+    uint32_t id;
+};
+
+static int
+bnc_store_bdb_add_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_add *a = arg;
+    struct bnc_user copy;
+    unsigned char buf[16], *p = NULL, idbuf[4];
+    size_t len = 0;
+    uint32_t id = 1;
+    DBT key, data;
+    int ret;
+
+    /* DB_RMW: we write this key back, take the write lock now rather than
+     * upgrading a read lock (a classic deadlock). */
+    ret = bnc_store_bdb_fetch(s->st_meta, t, "next_user_id", 12, DB_RMW, buf,
+                              sizeof(buf), &p, &len);
+    if (ret == 0) {
+        if (len != 4) {
+            bnc_store_bdb_release(p, len, buf);
+            bnc_log(BNC_LOG_ERR, "store %s: meta next_user_id is corrupt",
+                    s->st_path);
+            return BNC_STORE_BDB_ECORRUPT;
+        }
+        id = bnc_store_bdb_get_u32(p);
+        bnc_store_bdb_release(p, len, buf);
+    } else if (ret != DB_NOTFOUND) {
+        return ret;
+    }
+    if (id == 0 || id == UINT32_MAX)
+        return BNC_STORE_BDB_EFULL;
+    copy = *a->u;
+    copy.id = id;
+    copy.created = a->now;
+    copy.changed = a->now;
+    copy.rev = 1;
+    ret = bnc_store_bdb_put_user(s, t, &copy, DB_NOOVERWRITE);
+    if (ret != 0)
+        return ret;
+    bnc_store_bdb_put_u32(idbuf, id + 1);
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = (void *)"next_user_id";
+    key.size = 12;
+    data.data = idbuf;
+    data.size = 4;
+    ret = s->st_meta->put(s->st_meta, t, &key, &data, 0);
+    if (ret == 0)
+        a->id = id;
+    return ret;
+}
+
+int
+bnc_store_user_add(struct bnc_store *s, struct bnc_user *u)
+{
+    struct bnc_store_bdb_add a;
+    const char *why;
+    int rc;
+
+    rc = bnc_store_bdb_refuse_write(s, "user add");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (!bnc_user_name_valid(u->name, &why)) {
+        bnc_log(BNC_LOG_ERR, "store %s: user add: %s", s->st_path, why);
+        return BNC_STORE_ERROR;
+    }
+    a.u = u;
+    a.now = (int64_t)time(NULL);
+    a.id = 0;
+    rc = bnc_store_bdb_rc(s,
+                          bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                            bnc_store_bdb_add_work, &a),
+                          "add user", u->name);
+    if (rc == BNC_STORE_OK) {
+        u->id = a.id;
+        u->created = a.now;
+        u->changed = a.now;
+        u->rev = 1;
+    }
+    return rc;
+}
+
+struct bnc_store_bdb_modify {
+    const char *name;
+    int (*fn)(struct bnc_user *u, void *arg);
+    void *arg;
+};
+
+static int
+bnc_store_bdb_modify_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_modify *m = arg;
+    struct bnc_user u;
+    unsigned char buf[1024], *p = NULL;
+    size_t len = 0;
+    uint32_t id;
+    int64_t created, changed, now;
+    uint64_t rev;
+    int ret;
+
+    ret = bnc_store_bdb_fetch(s->st_users, t, m->name, strlen(m->name),
+                              DB_RMW, buf, sizeof(buf), &p, &len);
+    if (ret != 0)
+        return ret;
+    ret = bnc_store_bdb_decode(s, p, len, m->name, &u);
+    bnc_store_bdb_release(p, len, buf);
+    if (ret != 0)
+        return ret;
+    id = u.id;
+    created = u.created;
+    changed = u.changed;
+    rev = u.rev;
+    ret = m->fn(&u, m->arg);
+    if (ret > 0) {
+        ret = 0; /* nothing to write: commit the empty transaction */
+        goto out;
+    }
+    if (ret < 0) {
+        ret = BNC_STORE_BDB_EABORT;
+        goto out;
+    }
+    if (u.name == NULL || strcmp(u.name, m->name) != 0) {
+        ret = BNC_STORE_BDB_ERENAME;
+        goto out;
+    }
+    /* The store owns identity and versioning, whatever fn did. */
+    now = (int64_t)time(NULL);
+    u.id = id;
+    u.created = created;
+    u.changed = now > changed ? now : changed;
+    u.rev = rev + 1;
+    ret = bnc_store_bdb_put_user(s, t, &u, 0);
+out:
+    bnc_user_cleanup(&u);
+    return ret;
+}
+
+int
+bnc_store_user_modify(struct bnc_store *s, const char *name,
+                      int (*fn)(struct bnc_user *u, void *arg), void *arg,
+                      enum bnc_store_sync sync)
+{
+    struct bnc_store_bdb_modify m;
+    size_t n;
+    int rc;
+
+    rc = bnc_store_bdb_refuse_write(s, "user modify");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > BNC_USER_NAME_MAX)
+        return BNC_STORE_NOTFOUND;
+    m.name = name;
+    m.fn = fn;
+    m.arg = arg;
+    return bnc_store_bdb_rc(
+        s, bnc_store_bdb_txn(s, sync, bnc_store_bdb_modify_work, &m),
+        "modify user", name);
+}
+
+static int
+bnc_store_bdb_del_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    const char *name = arg;
+    DBT key;
+
+    memset(&key, 0, sizeof(key));
+    key.data = (void *)name;
+    key.size = (u_int32_t)strlen(name);
+    /* Also removes the users_by_id.db entry (associated secondary). */
+    return s->st_users->del(s->st_users, t, &key, 0);
+}
+
+int
+bnc_store_user_del(struct bnc_store *s, const char *name)
+{
+    size_t n;
+    int rc;
+
+    rc = bnc_store_bdb_refuse_write(s, "user del");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > BNC_USER_NAME_MAX)
+        return BNC_STORE_NOTFOUND;
+    return bnc_store_bdb_rc(s,
+                            bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                              bnc_store_bdb_del_work,
+                                              (void *)name),
+                            "delete user", name);
+}
+
+struct bnc_store_bdb_item {
+    void *key;
+    size_t klen;
+    void *val;
+    size_t vlen;
+};
+
+static void
+bnc_store_bdb_items_free(struct bnc_store_bdb_item *it, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        free(it[i].key);
+        bnc_memzero(it[i].val, it[i].vlen);
+        free(it[i].val);
+        it[i].key = it[i].val = NULL;
+    }
+}
+
+/*
+ * Reads up to BNC_STORE_FOREACH_BATCH records after *last (or from the
+ * start) and ends its transaction before returning, so no lock is held
+ * while the caller's callback runs.
+ */
+static int
+bnc_store_bdb_batch(struct bnc_store *s, const struct bnc_store_bdb_item *last,
+                    struct bnc_store_bdb_item *it, size_t *n)
+{
+    DB_TXN *t = NULL;
+    DBC *c = NULL;
+    DBT key, data;
+    u_int32_t op;
+    int ret, cret, skip;
+
+    *n = 0;
+    ret = s->st_env->txn_begin(s->st_env, NULL, &t,
+                               DB_TXN_NOWAIT | DB_READ_COMMITTED);
+    if (ret != 0)
+        return ret;
+    ret = s->st_users->cursor(s->st_users, t, &c, 0);
+    if (ret != 0) {
+        (void)t->abort(t);
+        return ret;
+    }
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.flags = DB_DBT_MALLOC;
+    data.flags = DB_DBT_MALLOC;
+    if (last != NULL) {
+        key.data = last->key;
+        key.size = (u_int32_t)last->klen;
+        op = DB_SET_RANGE;
+    } else {
+        op = DB_FIRST;
+    }
+    skip = last != NULL;
+    while (*n < BNC_STORE_FOREACH_BATCH) {
+        ret = c->get(c, &key, &data, op);
+        if (ret != 0)
+            break;
+        op = DB_NEXT;
+        /* DB_SET_RANGE lands on the last key of the previous batch if it
+         * still exists: that one was delivered already. */
+        if (skip && key.size == last->klen &&
+            memcmp(key.data, last->key, last->klen) == 0) {
+            free(key.data);
+            bnc_memzero(data.data, data.size);
+            free(data.data);
+        } else {
+            it[*n].key = key.data;
+            it[*n].klen = key.size;
+            it[*n].val = data.data;
+            it[*n].vlen = data.size;
+            (*n)++;
+        }
+        skip = 0;
+        key.data = NULL;
+        key.size = 0;
+        data.data = NULL;
+        data.size = 0;
+    }
+    cret = c->close(c);
+    if (ret == DB_NOTFOUND)
+        ret = 0;
+    if (ret == 0)
+        ret = cret;
+    if (ret == 0)
+        ret = t->commit(t, 0);
+    else
+        (void)t->abort(t);
+    if (ret != 0) {
+        bnc_store_bdb_items_free(it, *n);
+        *n = 0;
+    }
+    return ret;
+}
+
+int
+bnc_store_user_foreach(struct bnc_store *s,
+                       int (*fn)(const struct bnc_user *u, void *arg),
+                       void *arg)
+{
+    struct bnc_store_bdb_item it[BNC_STORE_FOREACH_BATCH];
+    struct bnc_store_bdb_item last = {NULL, 0, NULL, 0};
+    struct bnc_user u;
+    size_t n = 0, i;
+    int rc = BNC_STORE_ERROR, ret, tries, stop = 0;
+
+    if (atomic_load(&s->st_dead))
+        return BNC_STORE_DEAD;
+    for (;;) {
+        for (tries = 0;; tries++) {
+            ret = bnc_store_bdb_batch(s, last.key != NULL ? &last : NULL, it,
+                                      &n);
+            if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+                tries == BNC_STORE_RETRIES)
+                break;
+            bnc_store_bdb_backoff(tries);
+        }
+        if (ret != 0) {
+            rc = bnc_store_bdb_rc(s, ret, "list users", "");
+            goto out;
+        }
+        for (i = 0; i < n && !stop; i++) {
+            if (bnc_store_bdb_decode(s, it[i].val, it[i].vlen, "list users",
+                                     &u) != 0) {
+                bnc_store_bdb_items_free(it, n);
+                goto out;
+            }
+            stop = fn(&u, arg) != 0;
+            bnc_user_cleanup(&u);
+        }
+        if (stop || n < BNC_STORE_FOREACH_BATCH) {
+            bnc_store_bdb_items_free(it, n);
+            break;
+        }
+        /* Keep the last key as the restart point of the next batch. */
+        free(last.key);
+        last.key = it[n - 1].key;
+        last.klen = it[n - 1].klen;
+        it[n - 1].key = NULL;
+        bnc_store_bdb_items_free(it, n);
+    }
+    rc = BNC_STORE_OK;
+out:
+    free(last.key);
+    return rc;
+}
+
+/* ---- admin --------------------------------------------------------------- */
+
+static void
+bnc_store_bdb_file_size(FILE *out, const char *dir, const char *file)
+{
+    char *path = bnc_store_bdb_join(dir, file);
+    struct stat st;
+
+    if (stat(path, &st) == 0)
+        fprintf(out, "  %-16s %jd bytes\n", file, (intmax_t)st.st_size);
+    else
+        fprintf(out, "  %-16s (missing: %s)\n", file, strerror(errno));
+    free(path);
+}
+
+int
+bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
+{
+    DB_ENV *env = s->st_env;
+    DB_BTREE_STAT *bsp = NULL;
+    DB_MPOOL_STAT *msp = NULL;
+    DB_LOCK_STAT *lsp = NULL;
+    DB_TXN_STAT *tsp = NULL;
+    DB_TXN *t;
+    char **logs = NULL, **lp, *path;
+    uintmax_t logbytes = 0, total;
+    struct stat st;
+    size_t nlogs = 0;
+    int ret, rc = -1, tries;
+
+    if (atomic_load(&s->st_dead)) {
+        bnc_err_set(err, "store %s needs recovery: reopen it", s->st_path);
+        goto out;
+    }
+    fprintf(out, "store %s\n", s->st_path);
+    fprintf(out, "  format version   %d (user records %d)\n", BNC_STORE_SCHEMA,
+            BNC_USER_RECORD_VERSION);
+    fprintf(out, "  library          %s\n", db_version(NULL, NULL, NULL));
+    for (tries = 0;; tries++) {
+        ret = env->txn_begin(env, NULL, &t, DB_TXN_NOWAIT | DB_READ_COMMITTED);
+        if (ret != 0)
+            break;
+        ret = s->st_users->stat(s->st_users, t, &bsp, 0);
+        if (ret == 0) {
+            ret = t->commit(t, 0);
+            break;
+        }
+        (void)t->abort(t);
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES)
+            break;
+        bnc_store_bdb_backoff(tries);
+    }
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: users statistics: %s", s->st_path,
+                    db_strerror(ret));
+        goto out;
+    }
+    fprintf(out, "  users            %lu (%lu pages of %lu bytes, %lu levels)\n",
+            (unsigned long)bsp->bt_nkeys, (unsigned long)bsp->bt_pagecnt,
+            (unsigned long)bsp->bt_pagesize, (unsigned long)bsp->bt_levels);
+    fprintf(out, "files\n");
+    bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_META_FILE);
+    bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_USERS_FILE);
+    bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_USERS_BY_ID_FILE);
+    ret = env->log_archive(env, &logs, DB_ARCH_LOG);
+    if (ret == 0 && logs != NULL) {
+        for (lp = logs; *lp != NULL; lp++) {
+            path = bnc_store_bdb_join(s->st_path, *lp);
+            if (stat(path, &st) == 0)
+                logbytes += (uintmax_t)st.st_size;
+            free(path);
+            nlogs++;
+        }
+    }
+    fprintf(out, "  log files        %zu (%ju bytes)\n", nlogs, logbytes);
+    ret = env->memp_stat(env, &msp, NULL, 0);
+    if (ret == 0) {
+        total = msp->st_cache_hit + msp->st_cache_miss;
+        fprintf(out,
+                "cache\n  size             %ju bytes\n"
+                "  hits             %ju\n  misses           %ju\n"
+                "  hit rate         %.2f%%\n",
+                (uintmax_t)msp->st_gbytes * 1073741824u +
+                    (uintmax_t)msp->st_bytes,
+                msp->st_cache_hit, msp->st_cache_miss,
+                total > 0 ? 100.0 * (double)msp->st_cache_hit / (double)total
+                          : 100.0);
+    }
+    ret = env->lock_stat(env, &lsp, 0);
+    if (ret == 0)
+        fprintf(out,
+                "locks\n  locks            %lu now, %lu at most, limit %lu\n"
+                "  lockers          %lu\n  waits            %ju\n"
+                "  deadlocks        %ju\n",
+                (unsigned long)lsp->st_nlocks,
+                (unsigned long)lsp->st_maxnlocks,
+                (unsigned long)lsp->st_maxlocks,
+                (unsigned long)lsp->st_nlockers, lsp->st_lock_wait,
+                lsp->st_ndeadlocks);
+    ret = env->txn_stat(env, &tsp, 0);
+    if (ret == 0) {
+        fprintf(out,
+                "transactions\n  active           %lu (at most %lu)\n"
+                "  begun            %ju\n  committed        %ju\n"
+                "  aborted          %ju\n",
+                (unsigned long)tsp->st_nactive,
+                (unsigned long)tsp->st_maxnactive, tsp->st_nbegins,
+                tsp->st_ncommits, tsp->st_naborts);
+        if (tsp->st_time_ckp != 0)
+            fprintf(out, "  last checkpoint  %ld s ago\n",
+                    (long)(time(NULL) - tsp->st_time_ckp));
+        else
+            fprintf(out, "  last checkpoint  never\n");
+    }
+    rc = 0;
+out:
+    free(bsp);
+    free(msp);
+    free(lsp);
+    free(tsp);
+    free(logs);
+    return rc;
+}
+
+int
+bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
+{
+    static const char *const files[] = {BNC_STORE_META_FILE,
+                                        BNC_STORE_USERS_FILE,
+                                        BNC_STORE_USERS_BY_ID_FILE, NULL};
+    DB *vdb;
+    char *path;
+    size_t i;
+    int ret, bad = 0;
+
+    fprintf(out,
+            "verifying store %s\n"
+            "note: verification reads the files without locks; run it when "
+            "the store is quiet, or verify a backup copy\n",
+            s->st_path);
+    /* Put cached changes into the files we are about to read. */
+    if (!atomic_load(&s->st_dead))
+        (void)s->st_env->memp_sync(s->st_env, NULL);
+    for (i = 0; files[i] != NULL; i++) {
+        /* A fresh handle outside the environment: verify must never run on
+         * an open database handle, and the handle is gone afterwards. */
+        ret = db_create(&vdb, NULL, 0);
+        if (ret != 0) {
+            bnc_err_set(err, "verify: db_create: %s", db_strerror(ret));
+            return -1;
+        }
+        vdb->set_errfile(vdb, out);
+        vdb->set_errpfx(vdb, files[i]);
+        path = bnc_store_bdb_join(s->st_path, files[i]);
+        ret = vdb->verify(vdb, path, NULL, NULL, 0);
+        free(path);
+        fprintf(out, "  %-16s %s\n", files[i],
+                ret == 0 ? "OK" : db_strerror(ret));
+        if (ret != 0 && !bad) {
+            bad = 1;
+            bnc_err_set(err, "store %s: %s failed verification: %s",
+                        s->st_path, files[i], db_strerror(ret));
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+static int
+bnc_store_bdb_backup_dir(const char *dir, struct bnc_err *err)
+{
+    struct dirent *de;
+    struct stat st;
+    DIR *d;
+    int rc = 0;
+
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT && mkdir(dir, 0770) == 0)
+            return 0;
+        bnc_err_set(err, "backup directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        bnc_err_set(err, "backup directory %s is not a directory", dir);
+        return -1;
+    }
+    d = opendir(dir);
+    if (d == NULL) {
+        bnc_err_set(err, "backup directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            /* DB_BACKUP_CLEAN would delete what is there: refuse instead. */
+            bnc_err_set(err, "backup directory %s is not empty", dir);
+            rc = -1;
+            break;
+        }
+    }
+    (void)closedir(d);
+    return rc;
+}
+
+/* Region files copied from a live environment describe that environment,
+ * not the copy: drop them before recovering the copy. */
+static void
+bnc_store_bdb_drop_regions(const char *dir)
+{
+    struct dirent *de;
+    char *path;
+    DIR *d = opendir(dir);
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "__db.", 5) != 0)
+            continue;
+        path = bnc_store_bdb_join(dir, de->d_name);
+        (void)unlink(path);
+        free(path);
+    }
+    (void)closedir(d);
+}
+
+int
+bnc_store_backup(struct bnc_store *s, const char *dir, struct bnc_err *err)
+{
+    DB_ENV *benv = NULL;
+    mode_t old_mask;
+    int ret, rc = -1;
+
+    if (atomic_load(&s->st_dead)) {
+        bnc_err_set(err, "store %s needs recovery: reopen it", s->st_path);
+        return -1;
+    }
+    old_mask = umask(007);
+    if (bnc_store_bdb_backup_dir(dir, err) != 0)
+        goto out;
+    bnc_store_bdb_lastmsg[0] = '\0';
+    ret = s->st_env->backup(s->st_env, dir,
+                            DB_CREATE | DB_BACKUP_CLEAN | DB_BACKUP_FILES |
+                                DB_BACKUP_SINGLE_DIR);
+    if (ret != 0) {
+        if (ret == DB_RUNRECOVERY)
+            bnc_store_bdb_mark_dead(s, "DB_RUNRECOVERY during backup");
+        bnc_err_set(err, "backup of store %s into %s failed: %s", s->st_path,
+                    dir, db_strerror(ret));
+        goto out;
+    }
+    bnc_store_bdb_drop_regions(dir);
+    /*
+     * A hot copy is only consistent after catastrophic recovery over its
+     * logs. Run it here on a separate, private environment handle: no
+     * DB_REGISTER, which allows one registered handle per process.
+     */
+    ret = db_env_create(&benv, 0);
+    if (ret != 0) {
+        bnc_err_set(err, "backup %s: db_env_create: %s", dir,
+                    db_strerror(ret));
+        goto out;
+    }
+    benv->set_errcall(benv, bnc_store_bdb_errcall);
+    ret = benv->open(benv, dir,
+                     DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
+                         DB_INIT_TXN | DB_PRIVATE | DB_RECOVER_FATAL,
+                     0660);
+    if (ret != 0) {
+        bnc_err_set(err,
+                    "backup %s was copied but its recovery failed: %s%s%s; "
+                    "run db5.3_recover -c -h %s before using it",
+                    dir, db_strerror(ret),
+                    bnc_store_bdb_lastmsg[0] != '\0' ? ": " : "",
+                    bnc_store_bdb_lastmsg, dir);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (benv != NULL)
+        (void)benv->close(benv, 0);
+    (void)umask(old_mask);
+    return rc;
+}
+
+int
+bnc_store_maintain(struct bnc_store *s)
+{
+    DB_ENV *env = s->st_env;
+    u_int32_t flags = 0;
+    int64_t now;
+    int ret, rc = BNC_STORE_OK;
+
+    if (atomic_load(&s->st_dead))
+        return BNC_STORE_DEAD;
+    pthread_mutex_lock(&s->st_maint_mu);
+    /* Abort the transactions of dead processes and free their locks. EBUSY
+     * (seen in 5.3.28 right after a kill) means: done next round. */
+    ret = env->failchk(env, 0);
+    if (ret == DB_RUNRECOVERY) {
+        bnc_store_bdb_mark_dead(s, "failchk found damage it cannot repair");
+        rc = BNC_STORE_DEAD;
+        goto unlock;
+    }
+    if (ret != 0 && ret != EBUSY) {
+        bnc_log(BNC_LOG_WARN, "store %s: failchk: %s", s->st_path,
+                db_strerror(ret));
+        rc = BNC_STORE_ERROR;
+    }
+    if (s->st_readonly)
+        goto unlock;
+    now = bnc_store_bdb_mono();
+    if (s->st_last_ckpt != 0 && now - s->st_last_ckpt < BNC_STORE_CKPT_SECONDS)
+        goto unlock;
+    s->st_last_ckpt = now;
+    /* Checkpoints bound recovery time and let old logs go. */
+    ret = env->txn_checkpoint(env, 1024, 1, 0);
+    if (ret != 0) {
+        rc = bnc_store_bdb_rc(s, ret, "checkpoint", "");
+        goto unlock;
+    }
+    ret = env->get_flags(env, &flags);
+    if (ret == 0 && (flags & DB_HOTBACKUP_IN_PROGRESS) != 0)
+        goto unlock; /* a backup still needs those logs */
+    ret = env->log_archive(env, NULL, DB_ARCH_REMOVE);
+    if (ret != 0)
+        rc = bnc_store_bdb_rc(s, ret, "remove old logs", "");
+unlock:
+    pthread_mutex_unlock(&s->st_maint_mu);
+    return rc;
+}
