@@ -45,6 +45,8 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+# A signal (or a closed pipe) must still run cleanup: exit through the trap.
+trap 'exit 1' INT TERM HUP PIPE
 
 log() { echo "bench: $*" >&2; }
 

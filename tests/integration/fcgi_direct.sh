@@ -48,6 +48,8 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+# A signal (or a closed pipe) must still run cleanup: exit through the trap.
+trap 'exit 1' INT TERM HUP PIPE
 
 PASS=0
 FAILS=0
