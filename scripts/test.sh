@@ -7,8 +7,9 @@
 #   3. build/werror: ./configure --enable-werror, make, make check
 #      (unit, integration and fuzz corpus replay tests);
 #   4. build/asan: ./configure --enable-sanitizers (ASan + UBSan, leak
-#      detection on), make, make check under the sanitizers;
-#   5. with BNC_DISTCHECK=1: make distcheck in build/werror;
+#      detection on), make, make check under the sanitizers; any sanitizer
+#      report file (build/asan/sanitizer-reports/) is a failure;
+#   5. with BNC_DISTCHECK=1: make distcheck (in build/dist);
 #   6. prints "N passed, M failed[, K skipped]" on a line of its own, the
 #      tail of every failing test's log, and exits non-zero on any failure,
 #      or on any skip when CI=true (in CI a skip means a missing dependency).
@@ -27,6 +28,9 @@ failed_stages=()
 timings=()
 
 say() { printf '==> %s\n' "$*"; }
+
+# Logs of this run only: the summary reads them.
+rm -rf build/logs
 
 # Runs one stage "name cmd..." with its output in build/logs/<name>.log,
 # and records its time; a failing stage is reported at the end.
@@ -101,17 +105,15 @@ fi
 # ---- 4. ASan + UBSan build ------------------------------------------------
 asan_ok=0
 if [ -z "${BNC_SKIP_ASAN:-}" ]; then
-    # Leaks are reported for our code; the libraries' own one-time
-    # allocations (Berkeley DB's environment region bookkeeping, libfcgi's
-    # process-wide state, OpenSSL/argon2 init) are suppressed by library.
-    cat >build/asan/lsan.supp <<'EOF'
-leak:libdb-5.3.so
-leak:libfcgi.so
-leak:libcrypto.so
-EOF
-    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
-    export LSAN_OPTIONS="suppressions=$top/build/asan/lsan.supp:print_suppressions=0"
-    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    # Leak detection stays on with no suppressions: the unit tests, the
+    # replays and the servers' bouncer processes leak nothing, libdb and
+    # libfcgi included (checked). Reports from every process, also those
+    # the web servers spawn, go to files here and each one is a failure.
+    reports="$top/build/asan/sanitizer-reports"
+    rm -rf "$reports"
+    mkdir -p "$reports"
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$reports/asan"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
     if stage asan-configure sh -c 'cd build/asan && ../../configure --enable-sanitizers CC="${BNC_ASAN_CC:-gcc}"' &&
         stage asan-make make -C build/asan -j"$jobs"; then
         asan_ok=1
@@ -122,13 +124,20 @@ EOF
             stage asan-check make -C build/asan -j"$jobs" check
         fi
     fi
-    unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
+    unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
 # ---- 5. distcheck ---------------------------------------------------------
+# In its own never-tested build dir: make dist copies EXTRA_DIST directories
+# from the build tree too, so the .log/.trs files make check leaves in
+# build/werror/tests/integration would end up in the tarball and make the
+# distcheck build believe its tests already ran.
 if [ "${BNC_DISTCHECK:-}" = 1 ] && [ "$werror_ok" = 1 ]; then
-    stage distcheck make -C build/werror -j"$jobs" distcheck \
-        DISTCHECK_CONFIGURE_FLAGS=--enable-werror
+    rm -rf build/dist
+    mkdir -p build/dist
+    stage dist-configure sh -c 'cd build/dist && ../../configure' &&
+        stage distcheck make -C build/dist -j"$jobs" distcheck \
+            DISTCHECK_CONFIGURE_FLAGS=--enable-werror
 fi
 
 # ---- 6. summary -----------------------------------------------------------
@@ -174,6 +183,16 @@ if [ -f build/logs/distcheck.log ] && [ "${BNC_DISTCHECK:-}" = 1 ]; then
     count_from build/logs/distcheck.log
 fi
 
+# Every sanitizer report file is a failure, even from a process whose exit
+# status no test looked at.
+sanitizer_reports=()
+if [ -d build/asan/sanitizer-reports ]; then
+    while IFS= read -r f; do
+        sanitizer_reports+=("$f")
+        fail=$((fail + 1))
+    done < <(find build/asan/sanitizer-reports -type f | sort)
+fi
+
 # A stage that failed outside its tests counts as one failure, so a broken
 # build can never print "0 failed".
 for s in "${failed_stages[@]+"${failed_stages[@]}"}"; do
@@ -204,11 +223,15 @@ show_logs() {
             echo "---- skipped: $log: $(grep -m1 -i 'skip' "$log" 2>/dev/null)"
             ;;
         esac
-    done < <(find build/werror build/asan -name '*.trs' -newer build/logs/werror-configure.log 2>/dev/null | sort)
+    done < <(find build/werror build/asan build/dist -name '*.trs' -newer build/logs/werror-configure.log 2>/dev/null | sort)
 }
 if [ "$fail" -gt 0 ] || [ "$skip" -gt 0 ]; then
     show_logs
 fi
+for f in "${sanitizer_reports[@]+"${sanitizer_reports[@]}"}"; do
+    echo "---- sanitizer report $f ----"
+    head -n 40 "$f"
+done
 
 echo "---- times: ${timings[*]+"${timings[*]}"}, total $(($(date +%s) - started))s"
 if [ "${#failed_stages[@]}" -gt 0 ]; then
