@@ -50,9 +50,10 @@ bnc_main_usage(FILE *f)
             BNC_SYSCONFDIR);
 }
 
-/* Logs one decision: never a credential. */
+/* Formats the decision's log line: never a credential. */
 static void
-bnc_main_log(const struct bnc_request *req, const struct bnc_decision *d)
+bnc_main_log(const struct bnc_request *req, const struct bnc_decision *d,
+             struct bnc_log_line *line)
 {
     struct bnc_log_decision ld;
 
@@ -69,11 +70,12 @@ bnc_main_log(const struct bnc_request *req, const struct bnc_decision *d)
     ld.status = d->status;
     ld.reason = d->reason;
     ld.micros = bnc_request_elapsed_us(req);
-    bnc_log_decision(&ld);
+    bnc_log_decision_format(&ld, line);
 }
 
 static void
-bnc_main_handle(char **envp, struct bnc_io *in, struct bnc_buf *out)
+bnc_main_handle(char **envp, struct bnc_io *in, struct bnc_buf *out,
+                struct bnc_log_line *log)
 {
     struct bnc_request req;
     struct bnc_response resp;
@@ -100,7 +102,7 @@ bnc_main_handle(char **envp, struct bnc_io *in, struct bnc_buf *out)
         bnc_decision_respond(rt, &req, &d, &resp);
     }
     bnc_response_serialize(&resp, out);
-    bnc_main_log(&req, &d);
+    bnc_main_log(&req, &d, log);
     bnc_decision_cleanup(&d);
     bnc_response_cleanup(&resp);
     bnc_runtime_release(rt);

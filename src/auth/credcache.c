@@ -34,6 +34,7 @@ struct bnc_credcache {
     size_t cc_capacity;
     uint64_t cc_ttl_ns;
     unsigned char cc_key[BNC_CREDCACHE_KEY_LEN];
+    struct bnc_hmac_key cc_mac;   /* cc_key with its pads pre-hashed */
     struct bnc_credcache_entry *cc_slots;
     uint64_t cc_hits;
     uint64_t cc_misses;
@@ -66,7 +67,9 @@ bnc_credcache_new(size_t capacity, unsigned ttl)
     c->cc_ttl_ns = (uint64_t)ttl * UINT64_C(1000000000);
     /* A fresh key per process: tags are useless outside it, and a dump of
      * the table reveals nothing that can be tested offline. */
-    if (bnc_rand_bytes(c->cc_key, sizeof c->cc_key) != 0) {
+    if (bnc_rand_bytes(c->cc_key, sizeof c->cc_key) != 0 ||
+        bnc_hmac_key_init(&c->cc_mac, c->cc_key, sizeof c->cc_key) != 0) {
+        bnc_memzero(c->cc_key, sizeof c->cc_key);
         pthread_mutex_destroy(&c->cc_lock);
         free(c);
         return NULL;
@@ -86,6 +89,7 @@ bnc_credcache_free(struct bnc_credcache *c)
         free(c->cc_slots);
     }
     bnc_memzero(c->cc_key, sizeof c->cc_key);
+    bnc_hmac_key_cleanup(&c->cc_mac);
     pthread_mutex_destroy(&c->cc_lock);
     free(c);
 }
@@ -97,20 +101,11 @@ bnc_credcache_tag(const struct bnc_credcache *c, const char *user,
                   const void *secret, size_t secretlen,
                   unsigned char tag[BNC_SHA256_LEN])
 {
-    size_t ulen = strlen(user), n;
-    unsigned char *msg;
+    static const unsigned char nul = 0;
+    const void *parts[3] = {user, &nul, secret};
+    size_t lens[3] = {strlen(user), 1, secretlen};
 
-    if (ulen > SIZE_MAX - 1 - secretlen)
-        abort();
-    n = ulen + 1 + secretlen;
-    msg = bnc_malloc(n);
-    memcpy(msg, user, ulen);
-    msg[ulen] = 0;
-    if (secretlen > 0)
-        memcpy(msg + ulen + 1, secret, secretlen);
-    bnc_hmac_sha256(c->cc_key, sizeof c->cc_key, msg, n, tag);
-    bnc_memzero(msg, n);
-    free(msg);
+    bnc_hmac_sha256_parts(&c->cc_mac, 3, parts, lens, tag);
 }
 
 static size_t

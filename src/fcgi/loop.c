@@ -73,12 +73,14 @@ bnc_loop_worker(void *arg)
     struct bnc_worker *w = arg;
     FCGX_Request req;
     struct bnc_buf out;
+    struct bnc_log_line log;
     sigset_t set;
 
     sigemptyset(&set);
     sigaddset(&set, BNC_WAKE_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     bnc_buf_init(&out);
+    bnc_buf_init(&log.buf);
     if (FCGX_InitRequest(&req, bnc_loop_listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         bnc_log(BNC_LOG_ERR, "worker %d: FCGX_InitRequest failed", w->id);
         atomic_store(&bnc_loop_failed, 1);
@@ -108,11 +110,12 @@ bnc_loop_worker(void *arg)
         io.ctx = req.in;
         io.read = bnc_loop_fcgi_read;
         bnc_buf_reset(&out);
-        bnc_loop_o->handler(req.envp, &io, &out);
+        bnc_loop_o->handler(req.envp, &io, &out, &log);
         if (FCGX_PutStr(out.data ? out.data : "", (int)out.len, req.out) < 0)
             bnc_log(BNC_LOG_WARN, "worker %d: client went away before the "
                     "answer was written", w->id);
         FCGX_Finish_r(&req);
+        bnc_log_decision_write(&log);
         if (bnc_loop_o->fatal != NULL && bnc_loop_o->fatal()) {
             atomic_store(&bnc_loop_failed, 1);
             atomic_store(&bnc_loop_stop, 1);
@@ -123,6 +126,7 @@ bnc_loop_worker(void *arg)
     FCGX_Free(&req, 0);
 out:
     bnc_buf_cleanup(&out);
+    bnc_buf_cleanup(&log.buf);
     atomic_store(&w->done, 1);
     return NULL;
 }
@@ -263,11 +267,15 @@ bnc_loop_cgi(const struct bnc_loop_opts *o)
     extern char **environ;
     struct bnc_io io = {stdin, bnc_loop_stdio_read};
     struct bnc_buf out;
+    struct bnc_log_line log;
 
     bnc_buf_init(&out);
-    o->handler(environ, &io, &out);
+    bnc_buf_init(&log.buf);
+    o->handler(environ, &io, &out, &log);
     fwrite(out.data ? out.data : "", 1, out.len, stdout);
     fflush(stdout);
+    bnc_log_decision_write(&log);
     bnc_buf_cleanup(&out);
+    bnc_buf_cleanup(&log.buf);
     return 0;
 }

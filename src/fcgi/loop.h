@@ -4,6 +4,7 @@
 #define BNC_FCGI_LOOP_H
 
 #include <stddef.h>
+#include "log/log.h"
 #include "util/buf.h"
 
 /* Request body access for the Responder role. Returns bytes read, 0 at the
@@ -15,9 +16,12 @@ struct bnc_io {
 };
 
 /* Handles one request: envp is NULL-terminated "NAME=value"; the full CGI
- * response (Status line, headers, body) goes to out. Must be thread-safe. */
+ * response (Status line, headers, body) goes to out, the decision log line
+ * to log (written by the loop once the answer is on its way, so logging
+ * does not add to the request's latency). Must be thread-safe. */
 typedef void (*bnc_loop_handler)(char **envp, struct bnc_io *in,
-                                 struct bnc_buf *out);
+                                 struct bnc_buf *out,
+                                 struct bnc_log_line *log);
 /* Called from the main thread on SIGHUP. */
 typedef void (*bnc_loop_reload)(void);
 /* Polled after each request: non-zero stops the loop with exit status 1

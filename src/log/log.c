@@ -150,44 +150,106 @@ bnc_log_kv(struct bnc_buf *b, int json, int *first, const char *k,
     *first = 0;
 }
 
-void
-bnc_log_decision(const struct bnc_log_decision *d)
+/* Decimal without printf: this runs for every request. */
+static const char *
+bnc_log_itoa(long long v, char buf[24])
 {
-    struct bnc_buf b, ts;
-    char num[32], us[32];
+    char *p = buf + 23;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+/* ISO 8601 UTC with milliseconds; strftime only when the second changes. */
+static void
+bnc_log_ts_fast(char out[32])
+{
+    static _Thread_local time_t last;
+    static _Thread_local char sec[24];
+    struct timespec ts;
+    long ms;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != last || sec[0] == '\0') {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+        last = ts.tv_sec;
+    }
+    ms = ts.tv_nsec / 1000000;
+    memcpy(out, sec, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
+}
+
+void
+bnc_log_decision_format(const struct bnc_log_decision *d,
+                        struct bnc_log_line *line)
+{
+    struct bnc_buf *b = &line->buf;
+    char ts[32], num[24], us[24], pid[24];
     int json = bnc_log_cur.format == BNC_LOG_JSON, first = 1;
     enum bnc_log_level lvl;
 
-    /* nginx levels: nothing wrong = info, a failed credential = warn (a
-     * mismatch an admin may want to see), store trouble = error. */
-    if (d->outcome != NULL && strcmp(d->outcome, "error") == 0)
-        lvl = BNC_LOG_ERR;
-    else
-        lvl = BNC_LOG_INFO;
+    /* nginx levels: a decision is info; store trouble is an error. */
+    lvl = (d->outcome != NULL && strcmp(d->outcome, "error") == 0)
+              ? BNC_LOG_ERR
+              : BNC_LOG_INFO;
+    bnc_buf_reset(b);
+    line->level = lvl;
     if (!bnc_log_enabled(lvl))
         return;
-    bnc_buf_init(&b);
-    bnc_buf_init(&ts);
-    bnc_log_timestamp(&ts);
-    snprintf(num, sizeof(num), "%d", d->status);
-    snprintf(us, sizeof(us), "%lld", (long long)d->micros);
-    if (!json && bnc_log_cur.target == BNC_LOG_STDERR)
-        bnc_buf_printf(&b, "%s[%ld]: ", bnc_log_ident, (long)getpid());
-    bnc_log_kv(&b, json, &first, "ts", bnc_buf_str(&ts));
-    bnc_log_kv(&b, json, &first, "event", "decision");
-    bnc_log_kv(&b, json, &first, "client", d->client);
-    bnc_log_kv(&b, json, &first, "method", d->method);
-    bnc_log_kv(&b, json, &first, "uri", d->uri);
-    bnc_log_kv(&b, json, &first, "scheme", d->scheme);
-    bnc_log_kv(&b, json, &first, "user", d->user);
-    bnc_log_kv(&b, json, &first, "cred", d->cred_id);
-    bnc_log_kv(&b, json, &first, "outcome", d->outcome);
-    bnc_log_kv(&b, json, &first, "status", num);
-    bnc_log_kv(&b, json, &first, "reason", d->reason);
-    bnc_log_kv(&b, json, &first, "us", us);
+    bnc_log_ts_fast(ts);
+    if (!json && bnc_log_cur.target == BNC_LOG_STDERR) {
+        bnc_buf_puts(b, bnc_log_ident);
+        bnc_buf_putc(b, '[');
+        bnc_buf_puts(b, bnc_log_itoa((long long)getpid(), pid));
+        bnc_buf_puts(b, "]: ");
+    }
+    bnc_log_kv(b, json, &first, "ts", ts);
+    bnc_log_kv(b, json, &first, "event", "decision");
+    bnc_log_kv(b, json, &first, "client", d->client);
+    bnc_log_kv(b, json, &first, "method", d->method);
+    bnc_log_kv(b, json, &first, "uri", d->uri);
+    bnc_log_kv(b, json, &first, "scheme", d->scheme);
+    bnc_log_kv(b, json, &first, "user", d->user);
+    bnc_log_kv(b, json, &first, "cred", d->cred_id);
+    bnc_log_kv(b, json, &first, "outcome", d->outcome);
+    bnc_log_kv(b, json, &first, "status", bnc_log_itoa(d->status, num));
+    bnc_log_kv(b, json, &first, "reason", d->reason);
+    bnc_log_kv(b, json, &first, "us", bnc_log_itoa(d->micros, us));
     if (json)
-        bnc_buf_putc(&b, '}');
-    bnc_log_emit(lvl, &b);
-    bnc_buf_cleanup(&b);
-    bnc_buf_cleanup(&ts);
+        bnc_buf_putc(b, '}');
+}
+
+void
+bnc_log_decision_write(struct bnc_log_line *line)
+{
+    if (line->buf.len == 0)
+        return;
+    bnc_log_emit(line->level, &line->buf);
+    bnc_buf_reset(&line->buf);
+}
+
+void
+bnc_log_decision(const struct bnc_log_decision *d)
+{
+    struct bnc_log_line line;
+
+    bnc_buf_init(&line.buf);
+    bnc_log_decision_format(d, &line);
+    bnc_log_decision_write(&line);
+    bnc_buf_cleanup(&line.buf);
 }

@@ -4,6 +4,7 @@
 #define BNC_LOG_LOG_H
 
 #include <stdint.h>
+#include "util/buf.h"
 #include "util/err.h"
 
 enum bnc_log_level { BNC_LOG_ERR = 0, BNC_LOG_WARN, BNC_LOG_INFO, BNC_LOG_DEBUG };
@@ -39,5 +40,15 @@ struct bnc_log_decision {
     int64_t micros;
 };
 void bnc_log_decision(const struct bnc_log_decision *d);
+/* The same in two steps, so the line can be written after the answer has
+ * gone to the web server: format fills line (empty if the level is filtered
+ * out); write emits it and empties it. */
+struct bnc_log_line {
+    struct bnc_buf buf;
+    enum bnc_log_level level;
+};
+void bnc_log_decision_format(const struct bnc_log_decision *d,
+                             struct bnc_log_line *line);
+void bnc_log_decision_write(struct bnc_log_line *line);
 
 #endif

@@ -160,6 +160,30 @@ test_password_digest(void)
     bnc_hex(out, sizeof out, hex);
     CU_ASSERT_STRING_EQUAL(hex, "5bdcc146bf60754e6a042426089575c7"
                                 "5a003f089d2739839dec58b964ec3843");
+    /* The same through the pre-keyed form, message split in parts. */
+    {
+        struct bnc_hmac_key k;
+        const void *parts[3] = {"what do ya ", "want for ", "nothing?"};
+        size_t lens[3] = {11, 9, 8};
+        unsigned char longkey[131];
+
+        CU_ASSERT_EQUAL_FATAL(bnc_hmac_key_init(&k, "Jefe", 4), 0);
+        bnc_hmac_sha256_parts(&k, 3, parts, lens, out);
+        bnc_hex(out, sizeof out, hex);
+        CU_ASSERT_STRING_EQUAL(hex, "5bdcc146bf60754e6a042426089575c7"
+                                    "5a003f089d2739839dec58b964ec3843");
+        bnc_hmac_key_cleanup(&k);
+        /* RFC 4231 test case 6: a key longer than the block is hashed. */
+        memset(longkey, 0xaa, sizeof(longkey));
+        CU_ASSERT_EQUAL_FATAL(bnc_hmac_key_init(&k, longkey, sizeof(longkey)), 0);
+        parts[0] = "Test Using Larger Than Block-Size Key - Hash Key First";
+        lens[0] = 54;
+        bnc_hmac_sha256_parts(&k, 1, parts, lens, out);
+        bnc_hex(out, sizeof out, hex);
+        CU_ASSERT_STRING_EQUAL(hex, "60e431591ee0b67f0d8a26aacbf5b77f"
+                                    "8e0bc6213728c5140546040f0ee37f54");
+        bnc_hmac_key_cleanup(&k);
+    }
     bnc_hex((const unsigned char *)"\x00\xff", 2, hex);
     CU_ASSERT_STRING_EQUAL(hex, "00ff");
 
