@@ -99,6 +99,56 @@ int bnc_store_user_foreach(struct bnc_store *s,
                            int (*fn)(const struct bnc_user *u, void *arg),
                            void *arg);
 
+/* ---- API tokens (DRF TokenAuthentication, done right) -------------------
+ * tokens.db: key = SHA-256 of the secret key (the key itself is never
+ * stored), value = encoded token record. Secondary indexes by public id and
+ * by user. Last-used times live in tokens_used.db (write-hot, separate file:
+ * berkeley-db.md 3), updated at most once a minute per token. */
+#define BNC_TOKEN_RECORD_VERSION 1
+#define BNC_TOKEN_ID_LEN 16         /* "tk_" + 13 base32 chars: public, safe to log */
+
+struct bnc_token {
+    char id[BNC_TOKEN_ID_LEN + 1];  /* public identifier */
+    unsigned char digest[32];       /* SHA-256 of the key */
+    char *user;                     /* user name */
+    char *label;
+    int64_t created;
+    int64_t expires;                /* 0 = never */
+    int64_t last_used;              /* from tokens_used.db on get; 0 = never */
+    char **scopes;                  /* NULL-terminated, may be NULL */
+    char **cidrs;                   /* allowed client networks, NULL = any */
+    char *device;                   /* bound device id, NULL = none */
+};
+
+void bnc_token_cleanup(struct bnc_token *t);
+int bnc_token_encode(const struct bnc_token *t, unsigned char **out,
+                     size_t *len);
+int bnc_token_decode(const unsigned char *p, size_t len, struct bnc_token *t,
+                     struct bnc_err *err);
+
+/* Stores a new token (t->id must be set and unique; EXISTS otherwise). */
+int bnc_store_token_add(struct bnc_store *s, const struct bnc_token *t);
+/* Looks a token up by the SHA-256 of its key: one get. OK/NOTFOUND/ERROR. */
+int bnc_store_token_get(struct bnc_store *s, const unsigned char digest[32],
+                        struct bnc_token *out);
+int bnc_store_token_get_by_id(struct bnc_store *s, const char *id,
+                              struct bnc_token *out);
+/* Records a use at time now unless one was recorded less than 60 s ago
+ * (NOSYNC write into tokens_used.db). Never fails the request. */
+void bnc_store_token_touch(struct bnc_store *s, const char *id, int64_t now);
+/* Revokes (deletes) one token by id, or every token of a user; *count gets
+ * the number removed. NOTFOUND if none. */
+int bnc_store_token_revoke(struct bnc_store *s, const char *id);
+int bnc_store_token_revoke_user(struct bnc_store *s, const char *user,
+                                size_t *count);
+/* Tokens of user (NULL = all), copies, in id order; stops if fn != 0. */
+int bnc_store_token_foreach(struct bnc_store *s, const char *user,
+                            int (*fn)(const struct bnc_token *t, void *arg),
+                            void *arg);
+/* Bulk load for benchmarks and imports: n tokens in transactions of batch. */
+int bnc_store_token_add_many(struct bnc_store *s, const struct bnc_token *t,
+                             size_t n, size_t batch);
+
 /* Admin: human-readable statistics, verification, hot backup into dir
  * (which must not exist or be empty). 0 or -1 with err. */
 int bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err);
