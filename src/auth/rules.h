@@ -44,7 +44,8 @@ struct bnc_rule {
     unsigned line;
     char *text;                /* "GET,HEAD /pub/ = anonymous" for explain/logs */
     unsigned methods;
-    char *pattern;             /* "/pub/" (prefix) or a glob with '*' ("*.png") */
+    char *pattern;             /* "/pub/" (prefix) or a glob such as "/img/" "*.png":
+                                  '*' stays within a segment, '**' crosses them */
     int glob;
     struct bnc_requirement *reqs;
     size_t nreqs;
