@@ -393,6 +393,12 @@ bnc_store_bdb_read(struct bnc_store *s, DB *db, const void *k, size_t klen,
             return ret;
         ret = bnc_store_bdb_fetch(db, t, k, klen, 0, stackbuf, stacksz, outp,
                                   outlen);
+        if (ret == DB_NOTFOUND) {
+            /* Commit, not abort: unknown names are routine and should
+             * not swell the "aborted" statistics. */
+            cret = t->commit(t, 0);
+            return cret != 0 ? cret : DB_NOTFOUND;
+        }
         if (ret == 0) {
             cret = t->commit(t, 0);
             if (cret != 0) {
@@ -811,14 +817,18 @@ bnc_store_bdb_free(struct bnc_store *s)
         (void)pthread_join(s->st_thread, NULL);
         s->st_thread_running = 0;
     }
-    /* Errors are expected from a panicked environment; close anyway so the
-     * registry slot is freed. Secondary before primary. */
+    /*
+     * Errors are expected from a panicked environment; close anyway so the
+     * registry slot is freed. Secondary before primary. DB_NOSYNC: every
+     * commit is in the log already, and flushing the cache could wait for
+     * ever on a mutex a dead process held.
+     */
     if (s->st_users_by_id != NULL)
-        (void)s->st_users_by_id->close(s->st_users_by_id, 0);
+        (void)s->st_users_by_id->close(s->st_users_by_id, DB_NOSYNC);
     if (s->st_users != NULL)
-        (void)s->st_users->close(s->st_users, 0);
+        (void)s->st_users->close(s->st_users, DB_NOSYNC);
     if (s->st_meta != NULL)
-        (void)s->st_meta->close(s->st_meta, 0);
+        (void)s->st_meta->close(s->st_meta, DB_NOSYNC);
     if (s->st_env != NULL)
         (void)s->st_env->close(s->st_env, 0);
     pthread_cond_destroy(&s->st_cond);
@@ -1753,7 +1763,14 @@ bnc_store_maintain(struct bnc_store *s)
      * (seen in 5.3.28 right after a kill) means: done next round. */
     ret = env->failchk(env, 0);
     if (ret == DB_RUNRECOVERY) {
+        /*
+         * A process died inside the library ("Thread died in Berkeley DB
+         * library"): its locks stay taken. failchk only tells us, so
+         * panic the shared environment: every process then gets
+         * DB_RUNRECOVERY, reopens, and the first reopen runs recovery.
+         */
         bnc_store_bdb_mark_dead(s, "failchk found damage it cannot repair");
+        (void)env->set_flags(env, DB_PANIC_ENVIRONMENT, 1);
         rc = BNC_STORE_DEAD;
         goto unlock;
     }
