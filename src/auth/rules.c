@@ -177,77 +177,21 @@ bnc_rules_parse_names(struct bnc_requirement *q, const char *kind,
     return 0;
 }
 
-/* "10.1.2.3/8" -> "10.0.0.0/8" into buf, for the host-bits message. */
-static const char *
-bnc_rules_masked(const char *cidr, char *buf, size_t cap)
-{
-    char addr[64];
-    unsigned char a[16];
-    const char *slash = strchr(cidr, '/');
-    size_t len = slash != NULL ? (size_t)(slash - cidr) : 0;
-    unsigned prefix, i;
-    int af;
-
-    buf[0] = '\0';
-    if (slash == NULL || len >= sizeof(addr))
-        return buf;
-    memcpy(addr, cidr, len);
-    addr[len] = '\0';
-    af = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
-    prefix = (unsigned)strtoul(slash + 1, NULL, 10);
-    if (inet_pton(af, addr, a) != 1)
-        return buf;
-    for (i = 0; i < (af == AF_INET ? 32u : 128u); i++)
-        if (i >= prefix)
-            a[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
-    if (inet_ntop(af, a, addr, sizeof(addr)) == NULL)
-        return buf;
-    snprintf(buf, cap, "%s/%u", addr, prefix);
-    return buf;
-}
-
 static int
 bnc_rules_parse_nets(struct bnc_requirement *q, const char *word,
                      const char *arg, const char *file, unsigned line,
                      struct bnc_diag *d)
 {
-    char **items = NULL;
-    size_t i, n;
-    int rc = -1;
-
-    if (bnc_split_list(arg, &items) < 0) {
+    /* An empty item ("network:" or "a,,b") gets the rule-shaped hint. */
+    if (*arg == '\0' || strstr(arg, ",,") != NULL || arg[strlen(arg) - 1] == ',' ||
+        *arg == ',') {
         bnc_diag_error(d, file, line,
                        "network: expected network:CIDR[,CIDR], got '%s'",
                        word);
-        goto out;
+        return -1;
     }
-    n = bnc_strv_len(items);
-    q->nets = bnc_calloc(n, sizeof(*q->nets));
-    for (i = 0; i < n; i++) {
-        int host_bits = 0;
-
-        if (bnc_cidr_parse(items[i], &q->nets[i], &host_bits) != 0) {
-            char masked[80];
-
-            if (host_bits)
-                bnc_diag_error(d, file, line,
-                               "network: '%s' has host bits set beyond the "
-                               "prefix length (did you mean %s?)", items[i],
-                               bnc_rules_masked(items[i], masked,
-                                                sizeof(masked)));
-            else
-                bnc_diag_error(d, file, line,
-                               "network: expected an IP address or CIDR "
-                               "block like 192.0.2.0/24 or 2001:db8::/32, "
-                               "got '%s'", items[i]);
-            goto out;
-        }
-        q->nnets++;
-    }
-    rc = 0;
-out:
-    bnc_strv_free(items);
-    return rc;
+    return bnc_cidr_parse_list(arg, &q->nets, &q->nnets, "network", file,
+                               line, d);
 }
 
 static const char *

@@ -3,7 +3,13 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "util/cidr.h"
+#include "util/err.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 /* Longest textual address inet_pton accepts (INET6_ADDRSTRLEN) plus slack;
  * anything longer is refused before it reaches the parser. */
@@ -184,4 +190,97 @@ bnc_cidr_match(const struct bnc_cidr *c, const struct bnc_addr *a)
     }
     /* An IPv6 address never matches an IPv4 block (mapped ones were folded). */
     return 0;
+}
+
+/* "10.1.2.3/8" -> "10.0.0.0/8" into buf, for the host-bits message. */
+static const char *
+bnc_cidr_masked(const char *cidr, char *buf, size_t cap)
+{
+    char addr[64];
+    unsigned char a[16];
+    const char *slash = strchr(cidr, '/');
+    size_t len = slash != NULL ? (size_t)(slash - cidr) : 0;
+    unsigned prefix, i;
+    int af;
+
+    buf[0] = '\0';
+    if (slash == NULL || len >= sizeof(addr))
+        return buf;
+    memcpy(addr, cidr, len);
+    addr[len] = '\0';
+    af = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+    prefix = (unsigned)strtoul(slash + 1, NULL, 10);
+    if (inet_pton(af, addr, a) != 1)
+        return buf;
+    for (i = 0; i < (af == AF_INET ? 32u : 128u); i++)
+        if (i >= prefix)
+            a[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+    if (inet_ntop(af, a, addr, sizeof(addr)) == NULL)
+        return buf;
+    snprintf(buf, cap, "%s/%u", addr, prefix);
+    return buf;
+}
+
+int
+bnc_cidr_match_any(const struct bnc_cidr *v, size_t n, const struct bnc_addr *a)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (bnc_cidr_match(&v[i], a))
+            return 1;
+    return 0;
+}
+
+int
+bnc_cidr_parse_list(const char *list, struct bnc_cidr **out, size_t *n,
+                    const char *what, const char *file, unsigned line,
+                    struct bnc_diag *d)
+{
+    char **items = NULL;
+    size_t i, count;
+    int rc = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (bnc_split_list(list, &items) < 0) {
+        if (d != NULL)
+            bnc_diag_error(d, file, line,
+                           "%s: expected a comma-separated list of CIDR "
+                           "blocks, got '%s'", what, list);
+        goto out;
+    }
+    count = bnc_strv_len(items);
+    *out = bnc_calloc(count, sizeof(**out));
+    for (i = 0; i < count; i++) {
+        int host_bits = 0;
+
+        if (bnc_cidr_parse(items[i], &(*out)[i], &host_bits) != 0) {
+            char masked[80];
+
+            if (d != NULL && host_bits)
+                bnc_diag_error(d, file, line,
+                               "%s: '%s' has host bits set beyond the "
+                               "prefix length (did you mean %s?)", what,
+                               items[i],
+                               bnc_cidr_masked(items[i], masked,
+                                               sizeof(masked)));
+            else if (d != NULL)
+                bnc_diag_error(d, file, line,
+                               "%s: expected an IP address or CIDR "
+                               "block like 192.0.2.0/24 or 2001:db8::/32, "
+                               "got '%s'", what, items[i]);
+            goto out;
+        }
+        (*n)++;
+    }
+    rc = 0;
+out:
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    bnc_strv_free(items);
+    return rc;
 }

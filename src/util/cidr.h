@@ -3,6 +3,7 @@
 #ifndef BNC_UTIL_CIDR_H
 #define BNC_UTIL_CIDR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct bnc_addr {
@@ -23,5 +24,16 @@ int bnc_addr_parse(const char *s, struct bnc_addr *out);
  * config can say so. host_bits may be NULL. */
 int bnc_cidr_parse(const char *s, struct bnc_cidr *out, int *host_bits);
 int bnc_cidr_match(const struct bnc_cidr *c, const struct bnc_addr *a);
+/* 1 if a is inside any of the n blocks. */
+int bnc_cidr_match_any(const struct bnc_cidr *v, size_t n,
+                       const struct bnc_addr *a);
+
+struct bnc_diag;
+/* Parses a comma-separated list of CIDR blocks (config values, rule words,
+ * token restrictions). *out is malloc'ed (caller frees), *n its length.
+ * Errors go to d as "file:line: what: ..." (d may be NULL). 0 or -1. */
+int bnc_cidr_parse_list(const char *list, struct bnc_cidr **out, size_t *n,
+                        const char *what, const char *file, unsigned line,
+                        struct bnc_diag *d);
 
 #endif
