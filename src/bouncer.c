@@ -58,7 +58,7 @@ bnc_main_log(const struct bnc_request *req, const struct bnc_decision *d,
     struct bnc_log_decision ld;
 
     memset(&ld, 0, sizeof(ld));
-    ld.client = req->remote_addr;
+    ld.client = req->client;
     ld.method = req->method;
     ld.uri = req->uri;
     ld.scheme = d->scheme;
@@ -93,13 +93,17 @@ bnc_main_handle(char **envp, struct bnc_io *in, struct bnc_buf *out,
         bnc_response_json_error(&resp, 500,
                                 "Authentication is temporarily unavailable.",
                                 "service_unavailable");
-    } else if (req.role == BNC_ROLE_RESPONDER) {
-        bnc_responder_handle(rt, &req, in, &resp, &d);
     } else {
-        /* Authorizer (Apache, lighttpd) or nginx auth_request: never read
-         * the body here (web-servers.md 1). */
-        bnc_decide(rt, &req, &d);
-        bnc_decision_respond(rt, &req, &d, &resp);
+        bnc_request_resolve_client(&req, rt->conf->trusted_proxies,
+                                   rt->conf->ntrusted_proxies);
+        if (req.role == BNC_ROLE_RESPONDER) {
+            bnc_responder_handle(rt, &req, in, &resp, &d);
+        } else {
+            /* Authorizer (Apache, lighttpd) or nginx auth_request: never
+             * read the body here (web-servers.md 1). */
+            bnc_decide(rt, &req, &d);
+            bnc_decision_respond(rt, &req, &d, &resp);
+        }
     }
     bnc_response_serialize(&resp, out);
     bnc_main_log(&req, &d, log);

@@ -99,9 +99,7 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     const char *why = NULL;
     const struct bnc_rule *rule;
     struct bnc_rule_facts facts;
-    struct bnc_addr client;
     char where[96];
-    int have_client;
 
     memset(d, 0, sizeof(*d));
     d->outcome = BNC_OUT_DENY; /* every early return denies */
@@ -134,10 +132,9 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
                               "not_authenticated");
         return;
     }
-    have_client = bnc_addr_parse(req->remote_addr, &client) == 0;
     facts.id = d->authenticated ? &d->id : NULL;
     facts.scheme = d->scheme;
-    facts.client = have_client ? &client : NULL;
+    facts.client = req->client_ok ? &req->client_addr : NULL;
     facts.https = req->https;
     switch (bnc_rule_eval(rule, &facts)) {
     case BNC_RULE_ALLOW:

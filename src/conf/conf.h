@@ -9,6 +9,7 @@
 #include "crypto/password.h"
 
 struct bnc_rules;
+struct bnc_cidr;
 
 struct bnc_conf_entry {
     char *key;          /* left of the first '=' (rules keep spaces: "GET,HEAD /pub/") */
@@ -37,6 +38,8 @@ struct bnc_conf {
     char **schemes;                 /* NULL-terminated, in order; default basic, token */
     int schemes_default;            /* schemes not set: the design's defaults */
     char *realm;                    /* default "bouncer" */
+    struct bnc_cidr *trusted_proxies; /* X-Forwarded-For believed only from these */
+    size_t ntrusted_proxies;
 
     /* [passwords] */
     struct bnc_argon2_params argon2; /* argon2_memory (KiB or size), argon2_time, argon2_parallelism */

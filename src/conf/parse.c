@@ -12,6 +12,7 @@
 
 #include "auth/rules.h"
 #include "conf/conf.h"
+#include "util/cidr.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -538,6 +539,23 @@ bnc_conf_set_realm(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e)
     return 0;
 }
 
+/* Reverse proxies whose X-Forwarded-For we believe; nobody else's. */
+static int
+bnc_conf_set_trusted_proxies(struct bnc_conf_ctx *x,
+                             const struct bnc_conf_entry *e)
+{
+    struct bnc_cidr *v;
+    size_t n;
+
+    if (bnc_cidr_parse_list(e->value, &v, &n, "trusted_proxies", x->file,
+                            e->line, x->d) != 0)
+        return -1;
+    free(x->c->trusted_proxies);
+    x->c->trusted_proxies = v;
+    x->c->ntrusted_proxies = n;
+    return 0;
+}
+
 static int
 bnc_conf_set_argon2_memory(struct bnc_conf_ctx *x,
                            const struct bnc_conf_entry *e)
@@ -693,6 +711,7 @@ static const struct bnc_conf_directive bnc_conf_store_dirs[] = {
 static const struct bnc_conf_directive bnc_conf_auth_dirs[] = {
     {"schemes", bnc_conf_set_schemes},
     {"realm", bnc_conf_set_realm},
+    {"trusted_proxies", bnc_conf_set_trusted_proxies},
     {NULL, NULL}
 };
 static const struct bnc_conf_directive bnc_conf_passwords_dirs[] = {
@@ -716,7 +735,7 @@ static const struct {
     const char *keys; /* for "unknown key" messages */
 } bnc_conf_core[] = {
     {"store", bnc_conf_store_dirs, "path, cache_size"},
-    {"auth", bnc_conf_auth_dirs, "schemes, realm"},
+    {"auth", bnc_conf_auth_dirs, "schemes, realm, trusted_proxies"},
     {"passwords", bnc_conf_passwords_dirs,
      "argon2_memory, argon2_time, argon2_parallelism, rehash"},
     {"log", bnc_conf_log_dirs, "target, level, format, facility"},
@@ -1042,6 +1061,7 @@ bnc_conf_free(struct bnc_conf *c)
     free(c->store_path);
     bnc_strv_free(c->schemes);
     free(c->realm);
+    free(c->trusted_proxies);
     bnc_rules_free(c->rules);
     free(c);
 }

@@ -79,6 +79,8 @@ bnc_request_init(struct bnc_request *r, char **envp)
     r->method = bnc_request_get(r, "REQUEST_METHOD");
     r->uri = bnc_request_get(r, "REQUEST_URI");
     r->remote_addr = bnc_request_get(r, "REMOTE_ADDR");
+    r->client = r->remote_addr;
+    r->client_ok = bnc_addr_parse(r->remote_addr, &r->client_addr) == 0;
     r->host = bnc_request_get(r, "HTTP_HOST");
     if (*r->host == '\0')
         r->host = bnc_request_get(r, "SERVER_NAME");
@@ -96,6 +98,50 @@ bnc_request_init(struct bnc_request *r, char **envp)
     scheme = bnc_request_get(r, "REQUEST_SCHEME");
     r->https = bnc_str_ieq(bnc_request_get(r, "HTTPS"), "on") ||
                bnc_str_ieq(scheme, "https");
+}
+
+void
+bnc_request_resolve_client(struct bnc_request *r,
+                           const struct bnc_cidr *proxies, size_t n)
+{
+    const char *xff, *p;
+
+    if (n == 0 || !r->client_ok ||
+        !bnc_cidr_match_any(proxies, n, &r->client_addr))
+        return;
+    xff = bnc_request_param(r, "HTTP_X_FORWARDED_FOR");
+    if (xff == NULL)
+        return;
+    /* Right to left: each hop was appended by the proxy before it. */
+    p = xff + strlen(xff);
+    while (p > xff) {
+        const char *item_end = p, *item;
+        char hop[64];
+        struct bnc_addr a;
+        size_t len;
+
+        while (p > xff && p[-1] != ',')
+            p--;
+        item = p;
+        if (p > xff)
+            p--; /* step over the comma for the next round */
+        while (item < item_end && (*item == ' ' || *item == '\t'))
+            item++;
+        while (item_end > item && (item_end[-1] == ' ' || item_end[-1] == '\t'))
+            item_end--;
+        len = (size_t)(item_end - item);
+        if (len == 0 || len >= sizeof(hop))
+            return;
+        memcpy(hop, item, len);
+        hop[len] = '\0';
+        if (bnc_addr_parse(hop, &a) != 0)
+            return; /* garbage: keep the last address we could trust */
+        memcpy(r->client_buf, hop, len + 1);
+        r->client = r->client_buf;
+        r->client_addr = a;
+        if (!bnc_cidr_match_any(proxies, n, &a))
+            return; /* the first untrusted hop is the client */
+    }
 }
 
 long long

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "util/cidr.h"
+
 enum bnc_role {
     BNC_ROLE_AUTHORIZER = 1,  /* FCGI_AUTHORIZER (Apache, lighttpd) */
     BNC_ROLE_NGINX,           /* RESPONDER with BOUNCER_MODE=authorize (nginx auth_request) */
@@ -37,6 +39,12 @@ struct bnc_request {
     const char *remote_user;   /* REMOTE_USER (Apache authenticator role) */
     const char *remote_passwd; /* REMOTE_PASSWD (Apache authenticator role) */
     int https;                 /* HTTPS=on or REQUEST_SCHEME=https */
+    /* The client as the schemes and rules see it: REMOTE_ADDR, or, when that
+     * is a trusted proxy, the nearest untrusted X-Forwarded-For hop. */
+    const char *client;        /* "" if unknown */
+    struct bnc_addr client_addr;
+    int client_ok;             /* client_addr is valid */
+    char client_buf[64];
     const char *oversized;     /* name of a credential-carrying param longer
                                   than BNC_PARAM_MAX, else NULL: answered 400 */
     struct timespec start;     /* CLOCK_MONOTONIC at arrival */
@@ -45,6 +53,11 @@ struct bnc_request {
 /* Fills r from envp (NULL-terminated; libfcgi adds FCGI_ROLE itself).
  * Does not allocate. */
 void bnc_request_init(struct bnc_request *r, char **envp);
+/* Applies [auth] trusted_proxies: if REMOTE_ADDR is one of them, walks
+ * X-Forwarded-For from the right past trusted hops to the first one that is
+ * not; an unparsable hop stops the walk at the last trusted address. */
+void bnc_request_resolve_client(struct bnc_request *r,
+                                const struct bnc_cidr *proxies, size_t n);
 /* First value of NAME (libfcgi semantics), or NULL. Values longer than
  * BNC_PARAM_MAX are returned as NULL. */
 const char *bnc_request_param(const struct bnc_request *r, const char *name);

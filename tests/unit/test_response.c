@@ -143,7 +143,40 @@ test_request_oversized_credential_flagged(void)
     free(big);
 }
 
+static void
+test_request_client_from_trusted_proxies(void)
+{
+    char *env[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                   "HTTP_X_FORWARDED_FOR=203.0.113.9, 198.51.100.1 ,10.0.0.7",
+                   NULL};
+    char *env_bad[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                       "HTTP_X_FORWARDED_FOR=evil, 10.0.0.7", NULL};
+    char *env_direct[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=192.0.2.1",
+                          "HTTP_X_FORWARDED_FOR=127.0.0.1", NULL};
+    struct bnc_cidr *proxies;
+    size_t n;
+    struct bnc_request r;
+
+    CU_ASSERT_EQUAL_FATAL(bnc_cidr_parse_list("10.0.0.0/8", &proxies, &n, "t",
+                                              NULL, 0, NULL), 0);
+    bnc_request_init(&r, env);
+    CU_ASSERT_STRING_EQUAL(r.client, "10.0.0.5");
+    bnc_request_resolve_client(&r, proxies, 0);
+    CU_ASSERT_STRING_EQUAL(r.client, "10.0.0.5");  /* no proxies: no belief */
+    bnc_request_resolve_client(&r, proxies, n);
+    CU_ASSERT_STRING_EQUAL(r.client, "198.51.100.1"); /* nearest untrusted hop */
+    CU_ASSERT_TRUE(r.client_ok);
+    bnc_request_init(&r, env_bad);
+    bnc_request_resolve_client(&r, proxies, n);
+    CU_ASSERT_STRING_EQUAL(r.client, "10.0.0.7");  /* stops at garbage */
+    bnc_request_init(&r, env_direct);
+    bnc_request_resolve_client(&r, proxies, n);
+    CU_ASSERT_STRING_EQUAL(r.client, "192.0.2.1"); /* not from a proxy */
+    free(proxies);
+}
+
 static const struct bnc_unit_case cases[] = {
+    {"test_request_client_from_trusted_proxies", test_request_client_from_trusted_proxies},
     {"test_response_status_line_has_reason", test_response_status_line_has_reason},
     {"test_response_json_error_body", test_response_json_error_body},
     {"test_response_header_injection_neutralised", test_response_header_injection_neutralised},
