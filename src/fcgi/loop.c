@@ -24,12 +24,27 @@
 /* How long a stop waits for requests in flight: below mod_fcgid's 8 s
  * SIGKILL, above any honest request (one Argon2id verification). */
 #define BNC_LOOP_GRACE_MS 5000
+/* A request running longer than this is stuck (a Berkeley DB mutex held by
+ * a process that was killed inside the library never wakes its waiters,
+ * berkeley-db.md 9): the process exits so the server starts a fresh one
+ * instead of queueing requests behind it until FcgidBusyTimeout. */
+#define BNC_LOOP_STUCK_MS 20000
+
+static long long
+bnc_loop_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct bnc_worker {
     pthread_t thread;
     int id;
     atomic_int in_accept;
     atomic_int done;
+    atomic_llong busy_since;  /* CLOCK_MONOTONIC ms at request start, 0 idle */
 };
 
 static const struct bnc_loop_opts *bnc_loop_o;
@@ -107,6 +122,7 @@ bnc_loop_worker(void *arg)
             atomic_store(&bnc_loop_failed, 1);
             break;
         }
+        atomic_store(&w->busy_since, bnc_loop_now_ms());
         io.ctx = req.in;
         io.read = bnc_loop_fcgi_read;
         bnc_buf_reset(&out);
@@ -116,6 +132,7 @@ bnc_loop_worker(void *arg)
                     "answer was written", w->id);
         FCGX_Finish_r(&req);
         bnc_log_decision_write(&log);
+        atomic_store(&w->busy_since, 0);
         if (bnc_loop_o->fatal != NULL && bnc_loop_o->fatal()) {
             atomic_store(&bnc_loop_failed, 1);
             atomic_store(&bnc_loop_stop, 1);
@@ -157,6 +174,25 @@ bnc_loop_open(const char *listen)
         return -1;
     }
     return fd;
+}
+
+/* 1 (after logging) if a worker has been inside one request too long. */
+static int
+bnc_loop_stuck(struct bnc_worker *w, int n)
+{
+    long long now = bnc_loop_now_ms();
+    int i;
+
+    for (i = 0; i < n; i++) {
+        long long since = atomic_load(&w[i].busy_since);
+        if (since != 0 && now - since > BNC_LOOP_STUCK_MS) {
+            bnc_log(BNC_LOG_ERR, "worker %d stuck in one request for %lld ms "
+                    "(store lock held by a dead process?); exiting so the "
+                    "server starts a fresh process", i, now - since);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int
@@ -214,6 +250,8 @@ bnc_loop_run(const struct bnc_loop_opts *o)
             bnc_log(BNC_LOG_INFO, "signal %d: finishing requests in flight, "
                     "then exiting", sig);
             atomic_store(&bnc_loop_stop, 1);
+        } else if (bnc_loop_stuck(w, started)) {
+            _exit(1);
         } else if (atomic_load(&bnc_loop_failed) ||
                    (o->fatal != NULL && o->fatal())) {
             /* Also caught here, not only after a request: a worker may be
