@@ -40,8 +40,10 @@
 #define BNC_STORE_DEFAULT_CACHE ((uint64_t)64 << 20)
 #define BNC_STORE_RETRIES 20
 #define BNC_STORE_CKPT_SECONDS 30
-#define BNC_STORE_FAILCHK_MS 500
+#define BNC_STORE_FAILCHK_MS 200
 #define BNC_STORE_FOREACH_BATCH 128
+/* See bnc_store_bdb_wait_for_cleanup(): two failchk rounds and a margin. */
+#define BNC_STORE_JOIN_WAIT_MS 500
 #define BNC_STORE_ENV_FLAGS                                                  \
     (DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_TXN |  \
      DB_THREAD | DB_REGISTER | DB_RECOVER | DB_FAILCHK)
@@ -173,6 +175,58 @@ bnc_store_bdb_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid,
     return rp[2] != 'Z' && rp[2] != 'X';
 }
 
+/*
+ * A newcomer that finds a dead process in __db.register runs failchk as
+ * part of its open. If that process died inside a transaction and the
+ * running processes' maintenance threads have not cleaned it up yet, 5.3.28's
+ * failchk fails with "unable to destroy mutex: EBUSY" and falls back to a
+ * full recovery, which panics every survivor (berkeley-db.md 2). So when the
+ * register names a dead pid, give the maintenance threads (failchk every
+ * 200 ms; the second call finishes the job) time first. The register holds
+ * one fixed-width decimal pid per line, "X..." for a free slot; anything we
+ * cannot parse means no wait. Costs one short read on every open and a
+ * delay only for the first process to join after a crash.
+ */
+static void
+bnc_store_bdb_wait_for_cleanup(const char *path)
+{
+    char file[4096], buf[8192];
+    ssize_t n;
+    int fd, dead = 0;
+    char *line, *next;
+
+    if ((size_t)snprintf(file, sizeof(file), "%s/__db.register", path) >=
+        sizeof(file))
+        return;
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    n = read(fd, buf, sizeof(buf) - 1);
+    (void)close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    for (line = buf; line != NULL && *line != '\0'; line = next) {
+        uint64_t pid;
+
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        while (*line == ' ')
+            line++;
+        if (bnc_parse_u64(line, 4194304, &pid) != 0 || pid == 0)
+            continue;
+        if (!bnc_store_bdb_isalive(NULL, (pid_t)pid, 0, 0))
+            dead = 1;
+    }
+    if (dead) {
+        bnc_log(BNC_LOG_INFO, "store %s: a process died while using it; "
+                "giving the running processes %d ms to clean up before "
+                "joining", path, BNC_STORE_JOIN_WAIT_MS);
+        usleep(BNC_STORE_JOIN_WAIT_MS * 1000);
+    }
+}
+
 /* users_by_id.db key: user.c writes the format byte and then the
  * big-endian id at the start of every record format. */
 static int
@@ -284,7 +338,7 @@ bnc_store_bdb_rc(struct bnc_store *s, int ret, const char *what,
 
 /* Retry pause: 0.1 ms doubling to 102 ms (minus up to half, at random);
  * 20 tries wait about 0.8 s in all,
- * long enough for failchk (every 500 ms) to free a dead process's locks. */
+ * long enough for failchk (every 200 ms) to free a dead process's locks. */
 static void
 bnc_store_bdb_backoff(int tries)
 {
@@ -929,6 +983,7 @@ bnc_store_open(const struct bnc_store_opts *o, struct bnc_err *err)
         bnc_store_bdb_write_config(o->path, o->cache_bytes, err) != 0)
         goto out;
 
+    bnc_store_bdb_wait_for_cleanup(o->path);
     ret = db_env_create(&s->st_env, 0);
     if (ret != 0) {
         bnc_err_set(err, "store %s: db_env_create: %s", o->path,

@@ -63,7 +63,7 @@ struct bnc_store_opts {
     const char *path;          /* environment home directory */
     uint64_t cache_bytes;      /* written to DB_CONFIG when the env is created */
     int create;                /* create the directory (2770) and env if missing */
-    int maintenance;           /* run a thread: failchk every 500 ms, checkpoint +
+    int maintenance;           /* run a thread: failchk every 200 ms, checkpoint +
                                   log removal every 30 s */
     int readonly;              /* bouncer --check-config: refuse writes */
 };
