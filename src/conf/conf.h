@@ -40,6 +40,7 @@ struct bnc_conf {
     char *realm;                    /* default "bouncer" */
     struct bnc_cidr *trusted_proxies; /* X-Forwarded-For believed only from these */
     size_t ntrusted_proxies;
+    char *device_param;             /* device_header as a CGI param: "HTTP_X_DEVICE_ID" */
 
     /* [passwords] */
     struct bnc_argon2_params argon2; /* argon2_memory (KiB or size), argon2_time, argon2_parallelism */

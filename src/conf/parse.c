@@ -539,6 +539,43 @@ bnc_conf_set_realm(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e)
     return 0;
 }
 
+/* "X-Device-Id" -> CGI param "HTTP_X_DEVICE_ID" (RFC 3875 4.1.18). */
+static int
+bnc_conf_set_device_header(struct bnc_conf_ctx *x,
+                           const struct bnc_conf_entry *e)
+{
+    const char *p;
+    char *param;
+    size_t i, len = strlen(e->value);
+
+    if (len == 0 || len > 64) {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "device_header: expected a header name like "
+                       "X-Device-Id, got '%s'", e->value);
+        return -1;
+    }
+    for (p = e->value; *p != '\0'; p++) {
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= '0' && *p <= '9') || *p == '-')) {
+            bnc_diag_error(x->d, x->file, e->line,
+                           "device_header: expected a header name like "
+                           "X-Device-Id (letters, digits, '-'), got '%s'",
+                           e->value);
+            return -1;
+        }
+    }
+    param = bnc_malloc(len + 6);
+    memcpy(param, "HTTP_", 5);
+    for (i = 0; i < len; i++) {
+        char c = e->value[i];
+        param[5 + i] = c == '-' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+    }
+    param[5 + len] = '\0';
+    free(x->c->device_param);
+    x->c->device_param = param;
+    return 0;
+}
+
 /* Reverse proxies whose X-Forwarded-For we believe; nobody else's. */
 static int
 bnc_conf_set_trusted_proxies(struct bnc_conf_ctx *x,
@@ -712,6 +749,7 @@ static const struct bnc_conf_directive bnc_conf_auth_dirs[] = {
     {"schemes", bnc_conf_set_schemes},
     {"realm", bnc_conf_set_realm},
     {"trusted_proxies", bnc_conf_set_trusted_proxies},
+    {"device_header", bnc_conf_set_device_header},
     {NULL, NULL}
 };
 static const struct bnc_conf_directive bnc_conf_passwords_dirs[] = {
@@ -735,7 +773,7 @@ static const struct {
     const char *keys; /* for "unknown key" messages */
 } bnc_conf_core[] = {
     {"store", bnc_conf_store_dirs, "path, cache_size"},
-    {"auth", bnc_conf_auth_dirs, "schemes, realm, trusted_proxies"},
+    {"auth", bnc_conf_auth_dirs, "schemes, realm, trusted_proxies, device_header"},
     {"passwords", bnc_conf_passwords_dirs,
      "argon2_memory, argon2_time, argon2_parallelism, rehash"},
     {"log", bnc_conf_log_dirs, "target, level, format, facility"},
@@ -755,6 +793,7 @@ bnc_conf_defaults(struct bnc_conf *c)
     for (i = 0; i < 2; i++)
         c->schemes[i] = bnc_strdup(schemes[i]);
     c->realm = bnc_strdup("bouncer");
+    c->device_param = bnc_strdup("HTTP_X_DEVICE_ID");
     /* Not bnc_argon2_params_default(): the values are the header's macros,
      * and config stays loadable without the crypto module. */
     c->argon2.m_kib = BNC_ARGON2_DEFAULT_M;
@@ -1062,6 +1101,7 @@ bnc_conf_free(struct bnc_conf *c)
     bnc_strv_free(c->schemes);
     free(c->realm);
     free(c->trusted_proxies);
+    free(c->device_param);
     bnc_rules_free(c->rules);
     free(c);
 }
