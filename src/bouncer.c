@@ -163,6 +163,21 @@ bnc_main_fatal(void)
     return bnc_main_store != NULL && bnc_store_dead(bnc_main_store);
 }
 
+/* The store panicked (another process died inside Berkeley DB): reopen it
+ * in place rather than exit, so this process keeps answering. */
+static int
+bnc_main_recover(void)
+{
+    struct bnc_err err;
+
+    bnc_err_clear(&err);
+    if (bnc_store_recover(bnc_main_store, &err) == 0)
+        return 0;
+    bnc_log(BNC_LOG_ERR, "%s; exiting so that a fresh process starts",
+            err.msg);
+    return -1;
+}
+
 /* --check-config: parse, configure every scheme, open the store. */
 static int
 bnc_main_check(const char *path)
@@ -297,6 +312,7 @@ main(int argc, char **argv)
     lo.handler = bnc_main_handle;
     lo.reload = bnc_main_reload;
     lo.fatal = bnc_main_fatal;
+    lo.recover = bnc_main_recover;
     if (cgi) {
         status = bnc_loop_cgi(&lo);
     } else {

@@ -133,7 +133,9 @@ bnc_loop_worker(void *arg)
         FCGX_Finish_r(&req);
         bnc_log_decision_write(&log);
         atomic_store(&w->busy_since, 0);
-        if (bnc_loop_o->fatal != NULL && bnc_loop_o->fatal()) {
+        /* With a recover callback the main thread's tick handles it. */
+        if (bnc_loop_o->fatal != NULL && bnc_loop_o->recover == NULL &&
+            bnc_loop_o->fatal()) {
             atomic_store(&bnc_loop_failed, 1);
             atomic_store(&bnc_loop_stop, 1);
             kill(getpid(), SIGTERM); /* wake the main thread */
@@ -253,9 +255,11 @@ bnc_loop_run(const struct bnc_loop_opts *o)
         } else if (bnc_loop_stuck(w, started)) {
             _exit(1);
         } else if (atomic_load(&bnc_loop_failed) ||
-                   (o->fatal != NULL && o->fatal())) {
+                   (o->fatal != NULL && o->fatal() &&
+                    (o->recover == NULL || o->recover() != 0))) {
             /* Also caught here, not only after a request: a worker may be
-             * stuck inside the store and never finish one. */
+             * stuck inside the store and never finish one. Requests that
+             * arrive until recover() is done fail (500) or wait for it. */
             atomic_store(&bnc_loop_failed, 1);
             atomic_store(&bnc_loop_stop, 1);
         }

@@ -27,6 +27,11 @@ typedef void (*bnc_loop_reload)(void);
 /* Polled after each request: non-zero stops the loop with exit status 1
  * (e.g. the store panicked and only a fresh process can recover). */
 typedef int (*bnc_loop_fatal)(void);
+/* Optional. When set, a fatal() condition is first handed to recover(),
+ * from the main thread only (e.g. reopen a panicked store while the
+ * workers wait); 0 = recovered, the loop goes on. Non-zero stops the loop
+ * with exit status 1, as fatal() alone would. */
+typedef int (*bnc_loop_recover)(void);
 
 struct bnc_loop_opts {
     const char *listen;   /* "unix:/path", "host:port", or NULL = fd 0 */
@@ -34,6 +39,7 @@ struct bnc_loop_opts {
     bnc_loop_handler handler;
     bnc_loop_reload reload;
     bnc_loop_fatal fatal;
+    bnc_loop_recover recover;   /* may be NULL */
 };
 
 /* 1 if fd 0 is a listening socket (spawned by the web server). */

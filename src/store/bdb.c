@@ -44,6 +44,8 @@
 #define BNC_STORE_FOREACH_BATCH 128
 /* See bnc_store_bdb_wait_for_cleanup(): two failchk rounds and a margin. */
 #define BNC_STORE_JOIN_WAIT_MS 500
+/* How long bnc_store_recover() waits for the threads to leave the store. */
+#define BNC_STORE_RECOVER_WAIT_S 3
 #define BNC_STORE_ENV_FLAGS                                                  \
     (DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_TXN |  \
      DB_THREAD | DB_REGISTER | DB_RECOVER | DB_FAILCHK)
@@ -64,6 +66,14 @@ struct bnc_store {
     char *st_path;
     int st_readonly;
     atomic_int st_dead;
+    /*
+     * Guards the handles above: every public call that uses them holds it
+     * for reading; bnc_store_recover() holds it for writing while it
+     * closes and reopens them. Writer-preferring, so a steady stream of
+     * requests cannot starve a reopen; the price is that no thread may
+     * take it twice (a public call never calls another one).
+     */
+    pthread_rwlock_t st_rw;
     /* Maintenance thread. */
     pthread_mutex_t st_mu;
     pthread_cond_t st_cond;
@@ -294,6 +304,30 @@ static const char *
 bnc_store_bdb_detail(void)
 {
     return bnc_store_bdb_lastmsg[0] != '\0' ? bnc_store_bdb_lastmsg : "";
+}
+
+/*
+ * Enters a public call: takes the handle lock for reading and checks that
+ * the handles are usable. On BNC_STORE_OK the caller must call
+ * bnc_store_bdb_leave(); on DEAD the lock is not held. While a reopen is
+ * running this waits for it, so a request that arrives during the reopen
+ * is served by the new handles instead of failing.
+ */
+static int
+bnc_store_bdb_enter(struct bnc_store *s)
+{
+    (void)pthread_rwlock_rdlock(&s->st_rw);
+    if (atomic_load(&s->st_dead)) {
+        (void)pthread_rwlock_unlock(&s->st_rw);
+        return BNC_STORE_DEAD;
+    }
+    return BNC_STORE_OK;
+}
+
+static void
+bnc_store_bdb_leave(struct bnc_store *s)
+{
+    (void)pthread_rwlock_unlock(&s->st_rw);
 }
 
 /* Maps a Berkeley DB or work result to the store's answer, logging errors. */
@@ -860,6 +894,28 @@ bnc_store_bdb_start_thread(struct bnc_store *s, struct bnc_err *err)
     return 0;
 }
 
+/*
+ * Closes every handle. Errors are expected from a panicked environment;
+ * close anyway so the registry slot is freed. Secondaries before their
+ * primaries. DB_NOSYNC: every commit is in the log already, and flushing
+ * the cache could wait for ever on a mutex a dead process held.
+ */
+static void
+bnc_store_bdb_detach(struct bnc_store *s)
+{
+    DB **dbs[] = {&s->st_users_by_id, &s->st_users, &s->st_meta};
+    size_t i;
+
+    for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        if (*dbs[i] != NULL)
+            (void)(*dbs[i])->close(*dbs[i], DB_NOSYNC);
+        *dbs[i] = NULL;
+    }
+    if (s->st_env != NULL)
+        (void)s->st_env->close(s->st_env, 0);
+    s->st_env = NULL;
+}
+
 static void
 bnc_store_bdb_free(struct bnc_store *s)
 {
@@ -871,23 +927,11 @@ bnc_store_bdb_free(struct bnc_store *s)
         (void)pthread_join(s->st_thread, NULL);
         s->st_thread_running = 0;
     }
-    /*
-     * Errors are expected from a panicked environment; close anyway so the
-     * registry slot is freed. Secondary before primary. DB_NOSYNC: every
-     * commit is in the log already, and flushing the cache could wait for
-     * ever on a mutex a dead process held.
-     */
-    if (s->st_users_by_id != NULL)
-        (void)s->st_users_by_id->close(s->st_users_by_id, DB_NOSYNC);
-    if (s->st_users != NULL)
-        (void)s->st_users->close(s->st_users, DB_NOSYNC);
-    if (s->st_meta != NULL)
-        (void)s->st_meta->close(s->st_meta, DB_NOSYNC);
-    if (s->st_env != NULL)
-        (void)s->st_env->close(s->st_env, 0);
+    bnc_store_bdb_detach(s);
     pthread_cond_destroy(&s->st_cond);
     pthread_mutex_destroy(&s->st_mu);
     pthread_mutex_destroy(&s->st_maint_mu);
+    pthread_rwlock_destroy(&s->st_rw);
     free(s->st_path);
     free(s);
 }
@@ -930,13 +974,72 @@ bnc_store_bdb_env_error(const char *path, int ret, struct bnc_err *err)
     }
 }
 
+/*
+ * Joins the environment and opens every database: the part of an open that
+ * a reopen after a panic repeats, with the same flags and DB_CONFIG. On
+ * failure the caller detaches whatever was opened.
+ */
+static int
+bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
+{
+    int ret;
+
+    bnc_store_bdb_lastmsg[0] = '\0';
+    bnc_store_bdb_wait_for_cleanup(s->st_path);
+    ret = db_env_create(&s->st_env, 0);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: db_env_create: %s", s->st_path,
+                    db_strerror(ret));
+        s->st_env = NULL;
+        return -1;
+    }
+    s->st_env->app_private = s;
+    s->st_env->set_errcall(s->st_env, bnc_store_bdb_errcall);
+    s->st_env->set_msgcall(s->st_env, bnc_store_bdb_msgcall);
+    (void)s->st_env->set_event_notify(s->st_env, bnc_store_bdb_event);
+    (void)s->st_env->set_thread_count(s->st_env, 256);
+    (void)s->st_env->set_isalive(s->st_env, bnc_store_bdb_isalive);
+    /* Log files are created long after open, outside our umask: give
+     * them the group mode explicitly. */
+    (void)s->st_env->set_lg_filemode(s->st_env, 0660);
+    ret = s->st_env->open(s->st_env, s->st_path, BNC_STORE_ENV_FLAGS, 0660);
+    if (ret != 0) {
+        bnc_store_bdb_env_error(s->st_path, ret, err);
+        /* A failed open leaves a handle that may only be closed. */
+        (void)s->st_env->close(s->st_env, 0);
+        s->st_env = NULL;
+        return -1;
+    }
+    if (bnc_store_bdb_open_db(s, &s->st_meta, BNC_STORE_META_FILE, err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_users, BNC_STORE_USERS_FILE, err) !=
+            0 ||
+        bnc_store_bdb_open_db(s, &s->st_users_by_id,
+                              BNC_STORE_USERS_BY_ID_FILE, err) != 0)
+        return -1;
+    /* The association lives in this handle only: every process makes it,
+     * or its writes would miss the index (berkeley-db.md §8). */
+    ret = s->st_users->associate(s->st_users, NULL, s->st_users_by_id,
+                                 bnc_store_bdb_id_key,
+                                 s->st_readonly ? 0 : DB_CREATE);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: cannot associate %s with %s: %s",
+                    s->st_path, BNC_STORE_USERS_BY_ID_FILE, BNC_STORE_USERS_FILE,
+                    db_strerror(ret));
+        return -1;
+    }
+    if (bnc_store_bdb_schema_check(s, err) != 0)
+        return -1;
+    return 0;
+}
+
 struct bnc_store *
 bnc_store_open(const struct bnc_store_opts *o, struct bnc_err *err)
 {
     struct bnc_store *s = NULL;
     pthread_condattr_t ca;
+    pthread_rwlockattr_t ra;
     mode_t old_mask = 0;
-    int mask_set = 0, claimed = 0, ok = 0, ret;
+    int mask_set = 0, claimed = 0, ok = 0;
 
     if (!bnc_store_bdb_version_ok(err))
         goto out;
@@ -969,7 +1072,15 @@ bnc_store_open(const struct bnc_store_opts *o, struct bnc_err *err)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->st_cond, &ca);
     pthread_condattr_destroy(&ca);
-    bnc_store_bdb_lastmsg[0] = '\0';
+    pthread_rwlockattr_init(&ra);
+#ifdef __GLIBC__
+    /* glibc prefers readers by default: a reopen could wait for ever
+     * behind overlapping requests. */
+    (void)pthread_rwlockattr_setkind_np(
+        &ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    pthread_rwlock_init(&s->st_rw, &ra);
+    pthread_rwlockattr_destroy(&ra);
 
     /* Group members must be able to write everything we create here,
      * region files rebuilt by a recovery included (berkeley-db.md §8). */
@@ -983,49 +1094,7 @@ bnc_store_open(const struct bnc_store_opts *o, struct bnc_err *err)
         bnc_store_bdb_write_config(o->path, o->cache_bytes, err) != 0)
         goto out;
 
-    bnc_store_bdb_wait_for_cleanup(o->path);
-    ret = db_env_create(&s->st_env, 0);
-    if (ret != 0) {
-        bnc_err_set(err, "store %s: db_env_create: %s", o->path,
-                    db_strerror(ret));
-        s->st_env = NULL;
-        goto out;
-    }
-    s->st_env->app_private = s;
-    s->st_env->set_errcall(s->st_env, bnc_store_bdb_errcall);
-    s->st_env->set_msgcall(s->st_env, bnc_store_bdb_msgcall);
-    (void)s->st_env->set_event_notify(s->st_env, bnc_store_bdb_event);
-    (void)s->st_env->set_thread_count(s->st_env, 256);
-    (void)s->st_env->set_isalive(s->st_env, bnc_store_bdb_isalive);
-    /* Log files are created long after open, outside our umask: give
-     * them the group mode explicitly. */
-    (void)s->st_env->set_lg_filemode(s->st_env, 0660);
-    ret = s->st_env->open(s->st_env, o->path, BNC_STORE_ENV_FLAGS, 0660);
-    if (ret != 0) {
-        bnc_store_bdb_env_error(o->path, ret, err);
-        /* A failed open leaves a handle that may only be closed. */
-        (void)s->st_env->close(s->st_env, 0);
-        s->st_env = NULL;
-        goto out;
-    }
-    if (bnc_store_bdb_open_db(s, &s->st_meta, BNC_STORE_META_FILE, err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_users, BNC_STORE_USERS_FILE, err) !=
-            0 ||
-        bnc_store_bdb_open_db(s, &s->st_users_by_id,
-                              BNC_STORE_USERS_BY_ID_FILE, err) != 0)
-        goto out;
-    /* The association lives in this handle only: every process makes it,
-     * or its writes would miss the index (berkeley-db.md §8). */
-    ret = s->st_users->associate(s->st_users, NULL, s->st_users_by_id,
-                                 bnc_store_bdb_id_key,
-                                 s->st_readonly ? 0 : DB_CREATE);
-    if (ret != 0) {
-        bnc_err_set(err, "store %s: cannot associate %s with %s: %s",
-                    o->path, BNC_STORE_USERS_BY_ID_FILE, BNC_STORE_USERS_FILE,
-                    db_strerror(ret));
-        goto out;
-    }
-    if (bnc_store_bdb_schema_check(s, err) != 0)
+    if (bnc_store_bdb_attach(s, err) != 0)
         goto out;
     if (o->maintenance && bnc_store_bdb_start_thread(s, err) != 0)
         goto out;
@@ -1055,6 +1124,65 @@ bnc_store_close(struct bnc_store *s)
     pthread_mutex_lock(&bnc_store_bdb_slot_mu);
     bnc_store_bdb_slot_taken = 0;
     pthread_mutex_unlock(&bnc_store_bdb_slot_mu);
+}
+
+/*
+ * berkeley-db.md 2, recommendation 3: after a panic, close every handle and
+ * open again with the same flags; the first process to reopen runs
+ * recovery, the others wait for it inside env->open. The write lock keeps
+ * every other thread out of the handles meanwhile. A thread that does not
+ * leave the store within the timeout is stuck inside the library (on a
+ * mutex of a dead process): then only a new process helps.
+ */
+int
+bnc_store_recover(struct bnc_store *s, struct bnc_err *err)
+{
+    struct timespec ts, t0, t1;
+    mode_t old_mask;
+    int ret, rc = -1;
+
+    if (!atomic_load(&s->st_dead))
+        return 0;
+    (void)clock_gettime(CLOCK_MONOTONIC, &t0);
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += BNC_STORE_RECOVER_WAIT_S;
+    ret = pthread_rwlock_timedwrlock(&s->st_rw, &ts);
+    if (ret != 0) {
+        bnc_err_set(err,
+                    "store %s needs recovery, but a thread did not leave "
+                    "it within %d s (%s): it is stuck inside Berkeley DB",
+                    s->st_path, BNC_STORE_RECOVER_WAIT_S,
+                    ret == ETIMEDOUT ? "timed out" : strerror(ret));
+        return -1;
+    }
+    if (!atomic_load(&s->st_dead)) {
+        rc = 0; /* another thread reopened it while we waited */
+        goto unlock;
+    }
+    bnc_store_bdb_detach(s);
+    old_mask = umask(007);
+    ret = bnc_store_bdb_attach(s, err);
+    (void)umask(old_mask);
+    if (ret != 0) {
+        bnc_store_bdb_detach(s);
+        goto unlock;
+    }
+    /*
+     * Cleared only now: env->open first attaches to the panicked regions,
+     * which reports a panic event, and then retries with recovery. Had the
+     * new environment panicked for real, the databases would not have
+     * opened and the format version would not have been read.
+     */
+    atomic_store(&s->st_dead, 0);
+    (void)clock_gettime(CLOCK_MONOTONIC, &t1);
+    bnc_log(BNC_LOG_WARN, "store %s: store reopened after a panic in %ld ms",
+            s->st_path,
+            (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+                   (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    rc = 0;
+unlock:
+    (void)pthread_rwlock_unlock(&s->st_rw);
+    return rc;
 }
 
 int
@@ -1097,13 +1225,15 @@ bnc_store_user_get(struct bnc_store *s, const char *name,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (atomic_load(&s->st_dead))
-        return BNC_STORE_DEAD;
     n = name != NULL ? strlen(name) : 0;
     if (n == 0 || n > BNC_USER_NAME_MAX)
-        return BNC_STORE_NOTFOUND;
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
     rc = bnc_store_bdb_get_common(s, s->st_users, name, n, "get user", name,
                                   out);
+    bnc_store_bdb_leave(s);
     if (rc == BNC_STORE_OK && strcmp(out->name, name) != 0) {
         bnc_log(BNC_LOG_ERR, "store %s: record of user %s names %s",
                 s->st_path, name, out->name);
@@ -1122,13 +1252,15 @@ bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (atomic_load(&s->st_dead))
-        return BNC_STORE_DEAD;
     bnc_store_bdb_put_u32(k, id);
     (void)snprintf(label, sizeof(label), "#%lu", (unsigned long)id);
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
     /* A get on the secondary returns the primary record. */
     rc = bnc_store_bdb_get_common(s, s->st_users_by_id, k, 4, "get user",
                                   label, out);
+    bnc_store_bdb_leave(s);
     if (rc == BNC_STORE_OK && out->id != id) {
         bnc_log(BNC_LOG_ERR, "store %s: index entry %s leads to user %s #%lu",
                 s->st_path, label, out->name, (unsigned long)out->id);
@@ -1138,17 +1270,20 @@ bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
     return rc;
 }
 
+/* Enters a write call (see bnc_store_bdb_enter): also refuses writes to a
+ * read-only store. On BNC_STORE_OK the caller must leave. */
 static int
-bnc_store_bdb_refuse_write(struct bnc_store *s, const char *what)
+bnc_store_bdb_enter_write(struct bnc_store *s, const char *what)
 {
-    if (atomic_load(&s->st_dead))
-        return BNC_STORE_DEAD;
+    int rc;
+
     if (s->st_readonly) {
         bnc_log(BNC_LOG_ERR, "store %s is open read-only: %s refused",
                 s->st_path, what);
         return BNC_STORE_ERROR;
     }
-    return BNC_STORE_OK;
+    rc = bnc_store_bdb_enter(s);
+    return rc;
 }
 
 static int
@@ -1237,13 +1372,13 @@ bnc_store_user_add(struct bnc_store *s, struct bnc_user *u)
     const char *why;
     int rc;
 
-    rc = bnc_store_bdb_refuse_write(s, "user add");
-    if (rc != BNC_STORE_OK)
-        return rc;
     if (!bnc_user_name_valid(u->name, &why)) {
         bnc_log(BNC_LOG_ERR, "store %s: user add: %s", s->st_path, why);
         return BNC_STORE_ERROR;
     }
+    rc = bnc_store_bdb_enter_write(s, "user add");
+    if (rc != BNC_STORE_OK)
+        return rc;
     a.u = u;
     a.now = (int64_t)time(NULL);
     a.id = 0;
@@ -1251,6 +1386,7 @@ bnc_store_user_add(struct bnc_store *s, struct bnc_user *u)
                           bnc_store_bdb_txn(s, BNC_STORE_SYNC,
                                             bnc_store_bdb_add_work, &a),
                           "add user", u->name);
+    bnc_store_bdb_leave(s);
     if (rc == BNC_STORE_OK) {
         u->id = a.id;
         u->created = a.now;
@@ -1324,18 +1460,20 @@ bnc_store_user_modify(struct bnc_store *s, const char *name,
     size_t n;
     int rc;
 
-    rc = bnc_store_bdb_refuse_write(s, "user modify");
-    if (rc != BNC_STORE_OK)
-        return rc;
     n = name != NULL ? strlen(name) : 0;
     if (n == 0 || n > BNC_USER_NAME_MAX)
-        return BNC_STORE_NOTFOUND;
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter_write(s, "user modify");
+    if (rc != BNC_STORE_OK)
+        return rc;
     m.name = name;
     m.fn = fn;
     m.arg = arg;
-    return bnc_store_bdb_rc(
+    rc = bnc_store_bdb_rc(
         s, bnc_store_bdb_txn(s, sync, bnc_store_bdb_modify_work, &m),
         "modify user", name);
+    bnc_store_bdb_leave(s);
+    return rc;
 }
 
 static int
@@ -1357,17 +1495,19 @@ bnc_store_user_del(struct bnc_store *s, const char *name)
     size_t n;
     int rc;
 
-    rc = bnc_store_bdb_refuse_write(s, "user del");
-    if (rc != BNC_STORE_OK)
-        return rc;
     n = name != NULL ? strlen(name) : 0;
     if (n == 0 || n > BNC_USER_NAME_MAX)
-        return BNC_STORE_NOTFOUND;
-    return bnc_store_bdb_rc(s,
-                            bnc_store_bdb_txn(s, BNC_STORE_SYNC,
-                                              bnc_store_bdb_del_work,
-                                              (void *)name),
-                            "delete user", name);
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter_write(s, "user del");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    rc = bnc_store_bdb_rc(s,
+                          bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                            bnc_store_bdb_del_work,
+                                            (void *)name),
+                          "delete user", name);
+    bnc_store_bdb_leave(s);
+    return rc;
 }
 
 struct bnc_store_bdb_item {
@@ -1396,7 +1536,8 @@ bnc_store_bdb_items_free(struct bnc_store_bdb_item *it, size_t n)
  * while the caller's callback runs.
  */
 static int
-bnc_store_bdb_batch(struct bnc_store *s, const struct bnc_store_bdb_item *last,
+bnc_store_bdb_batch(struct bnc_store *s, DB *db,
+                    const struct bnc_store_bdb_item *last,
                     struct bnc_store_bdb_item *it, size_t *n)
 {
     DB_TXN *t = NULL;
@@ -1410,7 +1551,7 @@ bnc_store_bdb_batch(struct bnc_store *s, const struct bnc_store_bdb_item *last,
                                DB_TXN_NOWAIT | DB_READ_COMMITTED);
     if (ret != 0)
         return ret;
-    ret = s->st_users->cursor(s->st_users, t, &c, 0);
+    ret = db->cursor(db, t, &c, 0);
     if (ret != 0) {
         (void)t->abort(t);
         return ret;
@@ -1479,12 +1620,18 @@ bnc_store_user_foreach(struct bnc_store *s,
     size_t n = 0, i;
     int rc = BNC_STORE_ERROR, ret, tries, stop = 0;
 
-    if (atomic_load(&s->st_dead))
-        return BNC_STORE_DEAD;
     for (;;) {
         for (tries = 0;; tries++) {
-            ret = bnc_store_bdb_batch(s, last.key != NULL ? &last : NULL, it,
+            /* The lock is held per batch, never while fn runs: fn may
+             * call the store, and a reopen may happen between batches
+             * (the restart key is ours, not a cursor's). */
+            rc = bnc_store_bdb_enter(s);
+            if (rc != BNC_STORE_OK)
+                goto out;
+            ret = bnc_store_bdb_batch(s, s->st_users,
+                                      last.key != NULL ? &last : NULL, it,
                                       &n);
+            bnc_store_bdb_leave(s);
             if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
                 tries == BNC_STORE_RETRIES)
                 break;
@@ -1494,6 +1641,7 @@ bnc_store_user_foreach(struct bnc_store *s,
             rc = bnc_store_bdb_rc(s, ret, "list users", "");
             goto out;
         }
+        rc = BNC_STORE_ERROR;
         for (i = 0; i < n && !stop; i++) {
             if (bnc_store_bdb_decode(s, it[i].val, it[i].vlen, "list users",
                                      &u) != 0) {
@@ -1535,8 +1683,8 @@ bnc_store_bdb_file_size(FILE *out, const char *dir, const char *file)
     free(path);
 }
 
-int
-bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
+static int
+bnc_store_bdb_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
 {
     DB_ENV *env = s->st_env;
     DB_BTREE_STAT *bsp = NULL;
@@ -1550,10 +1698,6 @@ bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
     size_t nlogs = 0;
     int ret, rc = -1, tries;
 
-    if (atomic_load(&s->st_dead)) {
-        bnc_err_set(err, "store %s needs recovery: reopen it", s->st_path);
-        goto out;
-    }
     fprintf(out, "store %s\n", s->st_path);
     fprintf(out, "  format version   %d (user records %d)\n", BNC_STORE_SCHEMA,
             BNC_USER_RECORD_VERSION);
@@ -1646,6 +1790,20 @@ out:
 }
 
 int
+bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
+{
+    int rc;
+
+    if (bnc_store_bdb_enter(s) != BNC_STORE_OK) {
+        bnc_err_set(err, "store %s needs recovery: reopen it", s->st_path);
+        return -1;
+    }
+    rc = bnc_store_bdb_stats(s, out, err);
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+int
 bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
 {
     static const char *const files[] = {BNC_STORE_META_FILE,
@@ -1662,8 +1820,10 @@ bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
             "the store is quiet, or verify a backup copy\n",
             s->st_path);
     /* Put cached changes into the files we are about to read. */
-    if (!atomic_load(&s->st_dead))
+    if (bnc_store_bdb_enter(s) == BNC_STORE_OK) {
         (void)s->st_env->memp_sync(s->st_env, NULL);
+        bnc_store_bdb_leave(s);
+    }
     for (i = 0; files[i] != NULL; i++) {
         /* A fresh handle outside the environment: verify must never run on
          * an open database handle, and the handle is gone afterwards. */
@@ -1751,17 +1911,18 @@ bnc_store_backup(struct bnc_store *s, const char *dir, struct bnc_err *err)
     mode_t old_mask;
     int ret, rc = -1;
 
-    if (atomic_load(&s->st_dead)) {
-        bnc_err_set(err, "store %s needs recovery: reopen it", s->st_path);
-        return -1;
-    }
     old_mask = umask(007);
     if (bnc_store_bdb_backup_dir(dir, err) != 0)
         goto out;
+    if (bnc_store_bdb_enter(s) != BNC_STORE_OK) {
+        bnc_err_set(err, "store %s needs recovery: reopen it", s->st_path);
+        goto out;
+    }
     bnc_store_bdb_lastmsg[0] = '\0';
     ret = s->st_env->backup(s->st_env, dir,
                             DB_CREATE | DB_BACKUP_CLEAN | DB_BACKUP_FILES |
                                 DB_BACKUP_SINGLE_DIR);
+    bnc_store_bdb_leave(s);
     if (ret != 0) {
         if (ret == DB_RUNRECOVERY)
             bnc_store_bdb_mark_dead(s, "DB_RUNRECOVERY during backup");
@@ -1803,16 +1964,25 @@ out:
     return rc;
 }
 
+/*
+ * Holds the handle lock for reading for the whole round, like any other
+ * call: a reopen waits for the round to end. The round only marks the store
+ * dead; whoever owns the process (bouncer's main thread) calls
+ * bnc_store_recover(), which it could not do here without taking the lock
+ * twice.
+ */
 int
 bnc_store_maintain(struct bnc_store *s)
 {
-    DB_ENV *env = s->st_env;
+    DB_ENV *env;
     u_int32_t flags = 0;
     int64_t now;
-    int ret, rc = BNC_STORE_OK;
+    int ret, rc;
 
-    if (atomic_load(&s->st_dead))
-        return BNC_STORE_DEAD;
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
+    env = s->st_env;
     pthread_mutex_lock(&s->st_maint_mu);
     /* Abort the transactions of dead processes and free their locks. EBUSY
      * (seen in 5.3.28 right after a kill) means: done next round. */
@@ -1854,5 +2024,6 @@ bnc_store_maintain(struct bnc_store *s)
         rc = bnc_store_bdb_rc(s, ret, "remove old logs", "");
 unlock:
     pthread_mutex_unlock(&s->st_maint_mu);
+    bnc_store_bdb_leave(s);
     return rc;
 }

@@ -77,6 +77,14 @@ struct bnc_store *bnc_store_open(const struct bnc_store_opts *o,
 void bnc_store_close(struct bnc_store *s);
 /* 1 if a panic / DB_RUNRECOVERY was seen: the handles are unusable. */
 int bnc_store_dead(const struct bnc_store *s);
+/* After a panic (bnc_store_dead() == 1): waits up to 3 s for every thread to
+ * leave the store, closes all handles and reopens them the way
+ * bnc_store_open() did (the first process to reopen runs recovery). 0 when
+ * the store is usable again (also when it was not dead); -1 with err if a
+ * thread stayed stuck inside the library or the reopen failed: then only a
+ * new process can recover. Thread-safe; never call it from inside a store
+ * callback. */
+int bnc_store_recover(struct bnc_store *s, struct bnc_err *err);
 const char *bnc_store_path(const struct bnc_store *s);
 
 /* Reads a user (copies out). OK, NOTFOUND, ERROR or DEAD. */

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1151,6 +1152,284 @@ test_store_deadlock(void)
     test_rmrf(tmp);
 }
 
+/* ---- recovery of a panicked environment inside the process ----------------- */
+
+/*
+ * Panics the shared environment from a second process, as the maintenance
+ * round of any process does when failchk finds a process that died inside
+ * the library. Returns the child's exit status (0 = panicked).
+ */
+static int
+test_panic_env(const char *path)
+{
+    pid_t pid;
+    int status = -1;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        DB_ENV *env;
+
+        if (db_env_create(&env, 0) != 0)
+            _exit(2);
+        if (env->open(env, path,
+                      DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK |
+                          DB_INIT_LOG | DB_INIT_TXN | DB_THREAD |
+                          DB_REGISTER | DB_RECOVER,
+                      0660) != 0)
+            _exit(3);
+        if (env->set_flags(env, DB_PANIC_ENVIRONMENT, 1) != 0)
+            _exit(4);
+        (void)env->close(env, 0);
+        _exit(0);
+    }
+    if (pid < 0)
+        return -1;
+    (void)waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+struct test_rec {
+    struct bnc_store *s;
+    atomic_int *phase; /* 0 running, 1 recovered, 2 stop */
+    long ok, dead, other, after, after_bad;
+};
+
+/* Gets in a loop across the panic and the reopen. */
+static void *
+test_rec_reader(void *arg)
+{
+    struct test_rec *r = arg;
+    struct bnc_user u;
+    int phase, rc;
+    long i;
+
+    for (i = 0;; i++) {
+        phase = atomic_load(r->phase);
+        if (phase == 2)
+            break;
+        rc = bnc_store_user_get(r->s, i % 2 ? "alice" : "bob", &u);
+        bnc_user_cleanup(&u);
+        if (phase == 1) {
+            /* Started after bnc_store_recover() returned: must work. */
+            r->after++;
+            if (rc != BNC_STORE_OK)
+                r->after_bad++;
+        } else if (rc == BNC_STORE_OK) {
+            r->ok++;
+        } else if (rc == BNC_STORE_DEAD) {
+            r->dead++;
+        } else {
+            r->other++;
+        }
+    }
+    return NULL;
+}
+
+static void
+test_store_recover(void)
+{
+    char *tmp = test_tmpdir();
+    char *path = test_path(tmp, "store");
+    struct bnc_store_opts o;
+    struct test_rec r[4];
+    pthread_t th[4];
+    struct bnc_store *s;
+    struct bnc_user u;
+    struct bnc_err err;
+    atomic_int phase;
+    double t0;
+    int i, rc;
+
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.cache_bytes = TEST_CACHE;
+    o.create = 1;
+    o.maintenance = 1; /* its thread must survive the reopen */
+    bnc_err_clear(&err);
+    s = bnc_store_open(&o, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(test_add(s, "alice", "h") == BNC_STORE_OK);
+    CU_ASSERT(test_add(s, "bob", "h") == BNC_STORE_OK);
+    /* Not dead: nothing to do. */
+    CU_ASSERT(bnc_store_recover(s, &err) == 0);
+    CU_ASSERT(bnc_store_dead(s) == 0);
+
+    atomic_init(&phase, 0);
+    for (i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        r[i].s = s;
+        r[i].phase = &phase;
+        CU_ASSERT_FATAL(pthread_create(&th[i], NULL, test_rec_reader, &r[i]) ==
+                        0);
+    }
+    usleep(50000);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    /* The next call into the library sees the panic. */
+    t0 = test_now_us();
+    while (!bnc_store_dead(s) && test_now_us() - t0 < 2e6) {
+        (void)bnc_store_user_get(s, "alice", &u);
+        bnc_user_cleanup(&u);
+    }
+    CU_ASSERT_FATAL(bnc_store_dead(s) == 1);
+    CU_ASSERT(bnc_store_user_get(s, "alice", &u) == BNC_STORE_DEAD);
+    bnc_user_cleanup(&u);
+    CU_ASSERT(test_add(s, "carol", "h") == BNC_STORE_DEAD);
+    CU_ASSERT(bnc_store_maintain(s) == BNC_STORE_DEAD);
+    usleep(50000); /* the readers run into the dead store */
+
+    t0 = test_now_us();
+    bnc_err_clear(&err);
+    rc = bnc_store_recover(s, &err);
+    printf("\n  [measure] recover with 4 reader threads running: %.1f ms\n",
+           (test_now_us() - t0) / 1000.0);
+    if (rc != 0)
+        fprintf(stderr, "  recover: %s\n", err.msg);
+    CU_ASSERT_FATAL(rc == 0);
+    atomic_store(&phase, 1);
+    CU_ASSERT(bnc_store_dead(s) == 0);
+    /* Idempotent. */
+    CU_ASSERT(bnc_store_recover(s, &err) == 0);
+
+    /* Reads and writes work again, the data is intact. */
+    CU_ASSERT(bnc_store_user_get(s, "alice", &u) == BNC_STORE_OK);
+    CU_ASSERT(u.name != NULL && strcmp(u.name, "alice") == 0);
+    bnc_user_cleanup(&u);
+    CU_ASSERT(bnc_store_user_get_by_id(s, 2, &u) == BNC_STORE_OK);
+    CU_ASSERT(u.name != NULL && strcmp(u.name, "bob") == 0);
+    bnc_user_cleanup(&u);
+    CU_ASSERT(test_add(s, "carol", "h") == BNC_STORE_OK);
+    CU_ASSERT(bnc_store_user_modify(s, "alice", test_bump_fn, NULL,
+                                    BNC_STORE_SYNC) == BNC_STORE_OK);
+    CU_ASSERT(bnc_store_user_get_by_id(s, 3, &u) == BNC_STORE_OK);
+    CU_ASSERT(u.name != NULL && strcmp(u.name, "carol") == 0);
+    bnc_user_cleanup(&u);
+    CU_ASSERT(bnc_store_maintain(s) == BNC_STORE_OK);
+    usleep(300000); /* a few rounds of the maintenance thread, readers on */
+    CU_ASSERT(bnc_store_dead(s) == 0);
+
+    atomic_store(&phase, 2);
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CU_ASSERT(r[i].other == 0);
+        CU_ASSERT(r[i].ok > 0);
+        CU_ASSERT(r[i].after > 0);
+        CU_ASSERT(r[i].after_bad == 0);
+    }
+    printf("  [measure] reader 0: %ld ok before the panic, %ld DEAD, %ld ok "
+           "after the reopen\n",
+           r[0].ok, r[0].dead, r[0].after);
+
+    /* A second panic and reopen in the same process. */
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    (void)bnc_store_user_get(s, "alice", &u);
+    bnc_user_cleanup(&u);
+    CU_ASSERT(bnc_store_dead(s) == 1);
+    CU_ASSERT(bnc_store_recover(s, &err) == 0);
+    CU_ASSERT(bnc_store_user_get(s, "carol", &u) == BNC_STORE_OK);
+    bnc_user_cleanup(&u);
+    bnc_store_close(s);
+
+    /* Everything written after the reopen is durable. */
+    s = test_open(path, 0, 0, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(bnc_store_user_get(s, "alice", &u) == BNC_STORE_OK);
+    CU_ASSERT(u.not_before == 1);
+    bnc_user_cleanup(&u);
+    bnc_store_close(s);
+    free(path);
+    test_rmrf(tmp);
+}
+
+struct test_hold {
+    int fd;     /* announces that the callback runs */
+    int sleep_ms;
+};
+
+static int
+test_hold_fn(struct bnc_user *u, void *arg)
+{
+    struct test_hold *h = arg;
+    char c = 'x';
+
+    u->not_before++;
+    (void)write(h->fd, &c, 1);
+    usleep((useconds_t)h->sleep_ms * 1000);
+    return 0;
+}
+
+struct test_holder {
+    struct bnc_store *s;
+    struct test_hold h;
+    int rc;
+};
+
+static void *
+test_holder_thread(void *arg)
+{
+    struct test_holder *t = arg;
+
+    t->rc = bnc_store_user_modify(t->s, "alice", test_hold_fn, &t->h,
+                                  BNC_STORE_NOSYNC);
+    return NULL;
+}
+
+/*
+ * A thread that stays inside the store (here: a slow modify callback,
+ * standing in for a thread stuck on a dead process's mutex) makes the
+ * reopen give up after 3 s instead of hanging: the caller must then exit.
+ * Once the thread is out, the reopen works.
+ */
+static void
+test_store_recover_stuck(void)
+{
+    char *tmp = test_tmpdir();
+    char *path = test_path(tmp, "store");
+    struct test_holder h;
+    struct bnc_store *s;
+    struct bnc_user u;
+    struct bnc_err err;
+    pthread_t th;
+    int fds[2];
+    char c;
+    double t0, took;
+
+    s = test_open(path, 1, 0, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(test_add(s, "alice", "h") == BNC_STORE_OK);
+    CU_ASSERT(test_add(s, "bob", "h") == BNC_STORE_OK);
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    memset(&h, 0, sizeof(h));
+    h.s = s;
+    h.h.fd = fds[1];
+    h.h.sleep_ms = 4000;
+    CU_ASSERT_FATAL(pthread_create(&th, NULL, test_holder_thread, &h) == 0);
+    CU_ASSERT(read(fds[0], &c, 1) == 1);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    (void)bnc_store_user_get(s, "bob", &u);
+    bnc_user_cleanup(&u);
+    CU_ASSERT(bnc_store_dead(s) == 1);
+    t0 = test_now_us();
+    bnc_err_clear(&err);
+    CU_ASSERT(bnc_store_recover(s, &err) == -1);
+    took = (test_now_us() - t0) / 1000.0;
+    CU_ASSERT(took >= 2900 && took < 3900);
+    CU_ASSERT(test_contains(err.msg, "stuck"));
+    pthread_join(th, NULL);
+    /* Its commit met the panic. */
+    CU_ASSERT(h.rc == BNC_STORE_DEAD);
+    CU_ASSERT(bnc_store_dead(s) == 1);
+    CU_ASSERT(bnc_store_recover(s, &err) == 0);
+    CU_ASSERT(bnc_store_user_get(s, "alice", &u) == BNC_STORE_OK);
+    CU_ASSERT(u.not_before == 0); /* the modify did not commit */
+    bnc_user_cleanup(&u);
+    close(fds[0]);
+    close(fds[1]);
+    bnc_store_close(s);
+    free(path);
+    test_rmrf(tmp);
+}
+
 /* ---- processes dying inside the environment --------------------------------- */
 
 enum test_ev_kind {
@@ -1768,6 +2047,8 @@ static const struct bnc_unit_case cases[] = {
     {"test_store_readonly", test_store_readonly},
     {"test_store_admin", test_store_admin},
     {"test_store_deadlock", test_store_deadlock},
+    {"test_store_recover", test_store_recover},
+    {"test_store_recover_stuck", test_store_recover_stuck},
     {"test_store_crash_holding_locks", test_store_crash_holding_locks},
     {"test_store_crash_random", test_store_crash_random},
     {"test_store_speed", test_store_speed},
