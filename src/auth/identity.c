@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "auth/scheme.h"
+#include "store/store.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 void
@@ -48,6 +50,33 @@ bnc_identity_in_group(const struct bnc_identity *id, const char *group)
         p = end + 1;
     }
     return 0;
+}
+
+void
+bnc_identity_from_user(struct bnc_identity *id, const struct bnc_user *u,
+                       const char *auth_type)
+{
+    char num[16];
+    struct bnc_buf g;
+    size_t i;
+
+    bnc_identity_set(&id->user, u->name);
+    bnc_identity_set(&id->auth_type, auth_type);
+    snprintf(num, sizeof(num), "%u", (unsigned)u->id);
+    bnc_identity_set(&id->user_id, num);
+    bnc_buf_init(&g);
+    for (i = 0; u->groups != NULL && u->groups[i] != NULL; i++) {
+        if (i > 0)
+            bnc_buf_putc(&g, ',');
+        bnc_buf_puts(&g, u->groups[i]);
+    }
+    if (g.len > 0)
+        bnc_identity_set(&id->groups, g.data);
+    bnc_buf_cleanup(&g);
+    if (u->email != NULL && *u->email != '\0')
+        bnc_identity_set(&id->email, u->email);
+    if (u->display_name != NULL && *u->display_name != '\0')
+        bnc_identity_set(&id->name, u->display_name);
 }
 
 void

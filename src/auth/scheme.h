@@ -11,6 +11,7 @@ struct bnc_conf;
 struct bnc_conf_section;
 struct bnc_store;
 struct bnc_request;
+struct bnc_user;
 
 #define BNC_SCHEME_ABI 1
 
@@ -40,6 +41,11 @@ void bnc_identity_cleanup(struct bnc_identity *id);
 void bnc_identity_set(char **field, const char *value);
 /* 1 if group is in id->groups. */
 int bnc_identity_in_group(const struct bnc_identity *id, const char *group);
+/* Fills what a store user record tells (DESIGN 3): user, auth_type, user_id,
+ * groups (comma-separated), email and name when set. Other fields are left
+ * as they are. */
+void bnc_identity_from_user(struct bnc_identity *id, const struct bnc_user *u,
+                            const char *auth_type);
 
 /* What check() returns besides the verdict. Caller storage, zeroed before
  * each check; cleaned with bnc_result_cleanup(). */

@@ -214,33 +214,6 @@ bnc_basic_rehash(struct bnc_basic *b, const struct bnc_user *u,
     bnc_str_wipe_free(rh.new_hash);
 }
 
-/* Fills the identity Basic can know (DESIGN 3). */
-static void
-bnc_basic_identity(const struct bnc_user *u, struct bnc_identity *id)
-{
-    char num[16];
-    struct bnc_buf g;
-    size_t i;
-
-    bnc_identity_set(&id->user, u->name);
-    bnc_identity_set(&id->auth_type, "Basic");
-    snprintf(num, sizeof(num), "%u", (unsigned)u->id);
-    bnc_identity_set(&id->user_id, num);
-    bnc_buf_init(&g);
-    for (i = 0; u->groups != NULL && u->groups[i] != NULL; i++) {
-        if (i > 0)
-            bnc_buf_putc(&g, ',');
-        bnc_buf_puts(&g, u->groups[i]);
-    }
-    if (g.len > 0)
-        bnc_identity_set(&id->groups, g.data);
-    bnc_buf_cleanup(&g);
-    if (u->email != NULL && *u->email != '\0')
-        bnc_identity_set(&id->email, u->email);
-    if (u->display_name != NULL && *u->display_name != '\0')
-        bnc_identity_set(&id->name, u->display_name);
-}
-
 /* Verifies (user, pw) against the store. */
 static enum bnc_verdict
 bnc_basic_verify(struct bnc_basic *b, const char *user, const char *pw,
@@ -295,7 +268,7 @@ bnc_basic_verify(struct bnc_basic *b, const char *user, const char *pw,
     }
     if (rehash && b->rehash)
         bnc_basic_rehash(b, &u, pw, pwlen);
-    bnc_basic_identity(&u, &res->id);
+    bnc_identity_from_user(&res->id, &u, "Basic");
     bnc_user_cleanup(&u);
     return BNC_ALLOW;
 }
