@@ -6,6 +6,8 @@
 
 const struct bnc_scheme *const bnc_builtin_schemes[] = {
     &bnc_scheme_basic,
+    &bnc_scheme_token,
+    &bnc_scheme_ip,
     NULL,
 };
 

@@ -12,5 +12,7 @@ extern const struct bnc_scheme *const bnc_builtin_schemes[];
 
 /* Built-in scheme objects (one per file in src/schemes/). */
 extern const struct bnc_scheme bnc_scheme_basic;
+extern const struct bnc_scheme bnc_scheme_token;
+extern const struct bnc_scheme bnc_scheme_ip;
 
 #endif
