@@ -58,6 +58,13 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--password-stdin", BNC_CTL_O_PWSTDIN, 0},
     {"--no-password", BNC_CTL_O_NOPW, 0},
     {"--json", BNC_CTL_O_JSON, 0},
+    {"--label", BNC_CTL_O_LABEL, 1},
+    {"--expires", BNC_CTL_O_EXPIRES, 1},
+    {"--scope", BNC_CTL_O_SCOPE, 1},
+    {"--allow-cidr", BNC_CTL_O_CIDR, 1},
+    {"--device", BNC_CTL_O_DEVICE, 1},
+    {"--user", BNC_CTL_O_USER, 1},
+    {"--quiet", BNC_CTL_O_QUIET, 0},
     {NULL, 0, 0}
 };
 
@@ -102,9 +109,24 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+static const struct bnc_ctl_verb bnc_ctl_token_verbs[] = {
+    {"create", "USER [--label TEXT] [--expires 30d|DATE] [--scope S]..."
+               " [--allow-cidr CIDR]... [--device ID] [--quiet]",
+     "create an API token; prints its key once",
+     1, 1, BNC_CTL_O_LABEL | BNC_CTL_O_EXPIRES | BNC_CTL_O_SCOPE |
+     BNC_CTL_O_CIDR | BNC_CTL_O_DEVICE | BNC_CTL_O_QUIET,
+     bnc_ctl_token_create},
+    {"list", "[USER] [--json]", "list tokens (never the keys)",
+     0, 1, BNC_CTL_O_JSON, bnc_ctl_token_list},
+    {"revoke", "ID | --user USER", "revoke one token, or all of a user's",
+     0, 1, BNC_CTL_O_USER, bnc_ctl_token_revoke},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"user", bnc_ctl_user_verbs},
     {"group", bnc_ctl_group_verbs},
+    {"token", bnc_ctl_token_verbs},
     {"db", bnc_ctl_db_verbs},
     {NULL, NULL}
 };
@@ -367,6 +389,8 @@ bnc_ctl_args_cleanup(struct bnc_ctl_args *a)
 {
     free(a->pos);
     free(a->groups);
+    free(a->scopes);
+    free(a->cidrs);
     memset(a, 0, sizeof(*a));
 }
 
@@ -384,6 +408,8 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
     bnc_buf_init(&valid);
     a->pos = bnc_calloc((size_t)argc + 1, sizeof(*a->pos));
     a->groups = bnc_calloc((size_t)argc + 1, sizeof(*a->groups));
+    a->scopes = bnc_calloc((size_t)argc + 1, sizeof(*a->scopes));
+    a->cidrs = bnc_calloc((size_t)argc + 1, sizeof(*a->cidrs));
     for (i = 0; i < argc; i++) {
         char *arg = argv[i], *eq, *value = NULL, *name;
         size_t nlen;
@@ -471,6 +497,31 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_JSON:
             a->json = 1;
             break;
+        case BNC_CTL_O_SCOPE:
+            a->scopes[a->nscopes++] = value;
+            break;
+        case BNC_CTL_O_CIDR:
+            a->cidrs[a->ncidrs++] = value;
+            break;
+        case BNC_CTL_O_LABEL:
+        case BNC_CTL_O_EXPIRES:
+        case BNC_CTL_O_DEVICE:
+        case BNC_CTL_O_USER: {
+            const char **slot = od->bit == BNC_CTL_O_LABEL     ? &a->label
+                                : od->bit == BNC_CTL_O_EXPIRES ? &a->expires
+                                : od->bit == BNC_CTL_O_DEVICE  ? &a->device
+                                                               : &a->user;
+
+            if (*slot != NULL) {
+                bnc_ctl_errx("option %s given twice", od->name);
+                goto out;
+            }
+            *slot = value;
+            break;
+        }
+        case BNC_CTL_O_QUIET:
+            a->quiet = 1;
+            break;
         default:
             break;
         }
@@ -491,6 +542,10 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
     }
     if (a->ngroups == 0)
         bnc_free(a->groups);
+    if (a->nscopes == 0)
+        bnc_free(a->scopes);
+    if (a->ncidrs == 0)
+        bnc_free(a->cidrs);
     rc = BNC_CTL_EXIT_OK;
 out:
     bnc_buf_cleanup(&vis);
@@ -594,7 +649,7 @@ main(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        bnc_ctl_errx("missing command (valid: user, group, db)");
+        bnc_ctl_errx("missing command (valid: user, group, token, db)");
         goto usage;
     }
     rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);

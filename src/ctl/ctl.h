@@ -32,7 +32,14 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_DISABLED = 1u << 3,   /* --disabled */
     BNC_CTL_O_PWSTDIN = 1u << 4,    /* --password-stdin */
     BNC_CTL_O_NOPW = 1u << 5,       /* --no-password */
-    BNC_CTL_O_JSON = 1u << 6        /* --json */
+    BNC_CTL_O_JSON = 1u << 6,       /* --json */
+    BNC_CTL_O_LABEL = 1u << 7,      /* --label TEXT */
+    BNC_CTL_O_EXPIRES = 1u << 8,    /* --expires 30d|DATE */
+    BNC_CTL_O_SCOPE = 1u << 9,      /* --scope S, repeatable */
+    BNC_CTL_O_CIDR = 1u << 10,      /* --allow-cidr C, repeatable */
+    BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
+    BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
+    BNC_CTL_O_QUIET = 1u << 13      /* --quiet */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -48,6 +55,16 @@ struct bnc_ctl_args {
     int password_stdin;
     int no_password;
     int json;
+    /* token create / revoke */
+    const char *label;
+    const char *expires;
+    char **scopes;          /* --scope values, NULL-terminated (owned array) or NULL */
+    size_t nscopes;
+    char **cidrs;           /* --allow-cidr values, same */
+    size_t ncidrs;
+    const char *device;
+    const char *user;       /* --user */
+    int quiet;
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -72,7 +89,7 @@ struct bnc_conf *bnc_ctl_conf(struct bnc_ctl *ctx);
  * clear message and returns NULL on failure. */
 struct bnc_store *bnc_ctl_store(struct bnc_ctl *ctx, int create);
 
-/* Commands (cmd_user.c, cmd_db.c). Each returns a BNC_CTL_EXIT_* value. */
+/* Commands (cmd_user.c, cmd_db.c, cmd_token.c). Each returns a BNC_CTL_EXIT_* value. */
 int bnc_ctl_user_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
@@ -86,6 +103,10 @@ int bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_stats(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_verify(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* cmd_token.c */
+int bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */
