@@ -282,7 +282,7 @@ bnc_conf_lex_entry(struct bnc_conf_lex *lx, char *s, unsigned line)
     struct bnc_conf_entry *e, *dup;
     char *eq = strchr(s, '='), *key, *value, ex[80];
     size_t klen, i;
-    int rules;
+    int rules, free_key;
 
     if (eq == NULL) {
         bnc_conf_lex_error(lx, line,
@@ -308,7 +308,9 @@ bnc_conf_lex_entry(struct bnc_conf_lex *lx, char *s, unsigned line)
     }
     sec = &c->sections[lx->cur];
     rules = strcmp(sec->name, "rules") == 0;
-    for (i = 0; !rules && key[i] != '\0'; i++) {
+    /* Rule patterns and [ip]'s CIDR lists are keys their owners check. */
+    free_key = rules || strcmp(sec->name, "ip") == 0;
+    for (i = 0; !free_key && key[i] != '\0'; i++) {
         if ((key[i] >= 'a' && key[i] <= 'z') ||
             (key[i] >= '0' && key[i] <= '9') || key[i] == '_')
             continue;
