@@ -60,7 +60,9 @@ bnc_main_log(const struct bnc_request *req, const struct bnc_decision *d,
     memset(&ld, 0, sizeof(ld));
     ld.client = req->client;
     ld.method = req->method;
+    /* The path only: query strings carry reset keys and api_key=... */
     ld.uri = req->uri;
+    ld.uri_len = strcspn(req->uri, "?");
     ld.scheme = d->scheme;
     ld.user = d->authenticated ? d->id.user : NULL;
     ld.cred_id = d->authenticated ? d->id.cred_id : NULL;

@@ -67,7 +67,11 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
         case BNC_DENY:
             d->scheme = si->scheme->name;
             d->scheme_index = i;
-            bnc_decision_deny(d, res.status ? res.status : 401,
+            /* A denial is a 4xx whatever a scheme says: a 200 here would
+             * read as "allow" to the server. */
+            bnc_decision_deny(d, res.status >= 400 && res.status < 500
+                                     ? res.status
+                                     : 401,
                               res.detail ? res.detail
                                          : "Incorrect authentication credentials.",
                               res.code ? res.code : "authentication_failed");
@@ -119,6 +123,14 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     }
     if (bnc_decide_schemes(rt, req, d))
         return;
+    if (!d->authenticated && bnc_request_is_authenticator(req)) {
+        /* Apache asked "is this password right?": anonymous is no. */
+        snprintf(d->reason, sizeof(d->reason),
+                 "authenticator role without a verified user");
+        bnc_decision_deny(d, 401, "Invalid username/password.",
+                          "authentication_failed");
+        return;
+    }
     rule = bnc_rules_match(rt->conf->rules, req->method, path);
     if (rule == NULL) {
         snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s", path);

@@ -370,7 +370,11 @@ out:
     return rc;
 }
 
-/* Glob match of the whole path: '*' = any run of bytes without '/', '**' =
+/* Glob match of the path, or of a leading part of it that ends just before
+ * a '/': like a prefix rule, "/api/ * /admin" (without spaces) also covers
+ * "/api/v1/admin/" and everything below, and "/ *.php" covers
+ * "/index.php/extra" (PATH_INFO), which the server still runs as index.php.
+ * '*' = any run of bytes without '/', '**' =
  * any run including '/', and a '**' segment between two slashes may also
  * be empty (so the pattern /a/ ** /b, without the spaces, matches "/a/b",
  * as in .gitignore). Dynamic programming over the path keeps
@@ -433,6 +437,9 @@ bnc_rules_glob(const char *pat, const char *s)
         nxt = tmp;
     }
     res = cur[n];
+    for (j = 1; j < n && !res; j++)
+        if (s[j] == '/' && cur[j])
+            res = 1;
     free(heap);
     return res;
 }
@@ -648,6 +655,13 @@ bnc_path_normalize(const char *uri, char *out, size_t cap, const char **why)
             } else {
                 p++;
             }
+            /* Back ends that map '\\' to '/' (lighttpd's
+             * url-path-backslash-trans, Windows file systems) would see
+             * other segments than the rules do. */
+            if (c == '\\') {
+                reason = "backslash in path";
+                goto fail;
+            }
             /* Room for this byte and the NUL. */
             if (pos + 1 >= cap) {
                 reason = "path too long";
@@ -656,6 +670,14 @@ bnc_path_normalize(const char *uri, char *out, size_t cap, const char **why)
             out[pos++] = c;
         }
         seglen = pos - start;
+        /* "..;x" and ".;x" are ".." and "." to Tomcat and Jetty (path
+         * parameters): refuse them rather than guess. */
+        if (seglen >= 2 && out[start] == '.' &&
+            (out[start + 1] == ';' ||
+             (seglen >= 3 && out[start + 1] == '.' && out[start + 2] == ';'))) {
+            reason = "dot segment with path parameters";
+            goto fail;
+        }
         if (seglen == 1 && out[start] == '.') {
             pos = start;
         } else if (seglen == 2 && out[start] == '.' && out[start + 1] == '.') {

@@ -613,9 +613,11 @@ bnc_conf_set_argon2_memory(struct bnc_conf_ctx *x,
         }
         v /= 1024;
     }
-    if (v < 8 || v > 4194304) {
+    /* The same ceilings as the verifier's (src/crypto/password.c), or
+     * every new hash would be refused as hostile. */
+    if (v < 8 || v > 1048576) {
         bnc_diag_error(x->d, x->file, e->line,
-                       "argon2_memory: must be between 8 KiB and 4G, got "
+                       "argon2_memory: must be between 8 KiB and 1G, got "
                        "'%s'", s);
         return -1;
     }
@@ -652,7 +654,7 @@ bnc_conf_set_argon2_parallelism(struct bnc_conf_ctx *x,
                                 const struct bnc_conf_entry *e)
 {
     x->argon2_p_line = e->line;
-    return bnc_conf_set_range(x, e, 1, 64, &x->c->argon2.parallelism);
+    return bnc_conf_set_range(x, e, 1, 16, &x->c->argon2.parallelism);
 }
 
 static int

@@ -37,9 +37,9 @@
 /* Limits on the cost a stored hash may ask for. A hash is data: a hostile
  * or corrupt record must not be able to pin a worker for minutes or take
  * gigabytes. Each is far above what any tool writes by default. */
-#define BNC_ARGON2_MAX_M (UINT32_C(4) * 1024 * 1024) /* KiB: 4 GiB */
+#define BNC_ARGON2_MAX_M (UINT32_C(1) * 1024 * 1024) /* KiB: 1 GiB */
 #define BNC_ARGON2_MAX_T 1000
-#define BNC_ARGON2_MAX_P 255
+#define BNC_ARGON2_MAX_P 16 /* libargon2 starts one thread per lane */
 #define BNC_ARGON2_MAX_WORK (UINT64_C(1) << 24) /* m (KiB) * t */
 #define BNC_PBKDF2_MAX_ITER 10000000
 #define BNC_BCRYPT_MIN_COST 4

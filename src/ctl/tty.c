@@ -55,6 +55,10 @@ bnc_ctl_pw_readline(int fd, char *buf, size_t size, size_t *len, int *eof,
         buf[n++] = c;
     }
     c = 0;
+    /* A file written on Windows ends its line with CRLF: the CR is not part
+     * of a password anyone could type. */
+    if (!too_long && n > 0 && buf[n - 1] == '\r')
+        buf[--n] = '\0';
     if (too_long) {
         bnc_err_set(err, "the password is longer than %d bytes",
                     BNC_CTL_PW_MAX);

@@ -93,6 +93,7 @@ bnc_request_init(struct bnc_request *r, char **envp)
     r->accept = bnc_request_get(r, "HTTP_ACCEPT");
     r->remote_user = bnc_request_get(r, "REMOTE_USER");
     r->remote_passwd = bnc_request_get_cred(r, "REMOTE_PASSWD");
+    r->has_remote_passwd = bnc_request_find(envp, "REMOTE_PASSWD") != NULL;
     /* Apache's authorizer gets REQUEST_SCHEME but no HTTPS=on
      * (web-servers.md 2); lighttpd and nginx set HTTPS=on. */
     scheme = bnc_request_get(r, "REQUEST_SCHEME");
@@ -142,6 +143,13 @@ bnc_request_resolve_client(struct bnc_request *r,
         if (!bnc_cidr_match_any(proxies, n, &a))
             return; /* the first untrusted hop is the client */
     }
+}
+
+int
+bnc_request_is_authenticator(const struct bnc_request *r)
+{
+    return r->apache_role == BNC_APACHE_AUTHENTICATOR ||
+           (r->role == BNC_ROLE_AUTHORIZER && r->has_remote_passwd);
 }
 
 long long

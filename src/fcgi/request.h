@@ -38,6 +38,7 @@ struct bnc_request {
     const char *accept;        /* HTTP_ACCEPT */
     const char *remote_user;   /* REMOTE_USER (Apache authenticator role) */
     const char *remote_passwd; /* REMOTE_PASSWD (Apache authenticator role) */
+    int has_remote_passwd;     /* REMOTE_PASSWD present, even empty */
     int https;                 /* HTTPS=on or REQUEST_SCHEME=https */
     /* The client as the schemes and rules see it: REMOTE_ADDR, or, when that
      * is a trusted proxy, the nearest untrusted X-Forwarded-For hop. */
@@ -61,6 +62,10 @@ void bnc_request_resolve_client(struct bnc_request *r,
 /* First value of NAME (libfcgi semantics), or NULL. Values longer than
  * BNC_PARAM_MAX are returned as NULL. */
 const char *bnc_request_param(const struct bnc_request *r, const char *name);
+/* 1 when Apache runs us as its authenticator (FCGI_APACHE_ROLE=
+ * AUTHENTICATOR, or mod_authnz_fcgi's authnz provider which sends no role
+ * but REMOTE_PASSWD): a 200 then means "this password is right". */
+int bnc_request_is_authenticator(const struct bnc_request *r);
 /* Microseconds since r->start. */
 long long bnc_request_elapsed_us(const struct bnc_request *r);
 

@@ -222,7 +222,15 @@ bnc_log_decision_format(const struct bnc_log_decision *d,
     bnc_log_kv(b, json, &first, "event", "decision");
     bnc_log_kv(b, json, &first, "client", d->client);
     bnc_log_kv(b, json, &first, "method", d->method);
-    bnc_log_kv(b, json, &first, "uri", d->uri);
+    if (d->uri != NULL && d->uri_len > 0 && d->uri[d->uri_len] != '\0') {
+        char path[2048];
+        size_t n = d->uri_len < sizeof(path) - 1 ? d->uri_len : sizeof(path) - 1;
+        memcpy(path, d->uri, n);
+        path[n] = '\0';
+        bnc_log_kv(b, json, &first, "uri", path);
+    } else {
+        bnc_log_kv(b, json, &first, "uri", d->uri);
+    }
     bnc_log_kv(b, json, &first, "scheme", d->scheme);
     bnc_log_kv(b, json, &first, "user", d->user);
     bnc_log_kv(b, json, &first, "cred", d->cred_id);

@@ -31,6 +31,7 @@ struct bnc_log_decision {
     const char *client;     /* REMOTE_ADDR */
     const char *method;
     const char *uri;
+    size_t uri_len;         /* bytes of uri to log (0 = all): the path only */
     const char *scheme;     /* scheme that decided, or "-" for anonymous */
     const char *user;
     const char *cred_id;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* HTTP Basic (RFC 7617) against the users database, with DRF's parsing and
  * wording, the verified-credential cache, and re-hashing of legacy hashes. */
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +30,7 @@ struct bnc_basic {
     int rehash;
     size_t max_length;           /* decoded "user:password" bytes */
     struct bnc_credcache *cache;
+    atomic_llong dummy_ns;       /* cost of the last dummy verification */
 };
 
 /* DRF's messages (compat.md 2), kept verbatim. */
@@ -50,6 +54,7 @@ static enum bnc_verdict bnc_scheme_basic_check(void *state,
                                                struct bnc_result *res);
 static int bnc_scheme_basic_challenge(void *state, struct bnc_buf *out);
 static void bnc_scheme_basic_destroy(void *state);
+static void bnc_basic_dummy(struct bnc_basic *b, const char *pw, size_t pwlen);
 
 const struct bnc_scheme bnc_scheme_basic = {
     "basic",
@@ -93,6 +98,9 @@ bnc_scheme_basic_configure(const struct bnc_scheme_host *host,
     b->max_length = (size_t)maxlen;
     /* ttl 0 disables the cache: every request pays the hash. */
     b->cache = bnc_credcache_new(ttl > 0 ? (size_t)size : 0, (unsigned)ttl);
+    /* Measure the dummy once now, so failures are padded from the start. */
+    if (host->store != NULL)
+        bnc_basic_dummy(b, "x", 1);
     *statep = b;
     return 0;
 }
@@ -214,20 +222,65 @@ bnc_basic_rehash(struct bnc_basic *b, const struct bnc_user *u,
     bnc_str_wipe_free(rh.new_hash);
 }
 
+/* The cache entry's version: the record revision AND the user id, because a
+ * user deleted and added again starts over at revision 1 with a new id and
+ * must not inherit the old password's cache entry. */
+static uint64_t
+bnc_basic_version(const struct bnc_user *u)
+{
+    return (uint64_t)u->id << 32 ^ u->rev;
+}
+
+/* A failed check costs at least what an unknown user costs (one dummy
+ * Argon2id at the configured cost): otherwise a user whose imported legacy
+ * hash is fast to check ({SHA}, apr1, cheap bcrypt) would show that the
+ * name exists. */
+static void
+bnc_basic_pad(struct bnc_basic *b, const struct timespec *start)
+{
+    struct timespec now, rest;
+    long long spent, want = atomic_load(&b->dummy_ns);
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    spent = (long long)(now.tv_sec - start->tv_sec) * 1000000000LL +
+            (now.tv_nsec - start->tv_nsec);
+    if (want <= spent)
+        return;
+    rest.tv_sec = (time_t)((want - spent) / 1000000000LL);
+    rest.tv_nsec = (long)((want - spent) % 1000000000LL);
+    while (nanosleep(&rest, &rest) != 0 && errno == EINTR)
+        ;
+}
+
+/* Runs the dummy verification and remembers how long it took. */
+static void
+bnc_basic_dummy(struct bnc_basic *b, const char *pw, size_t pwlen)
+{
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bnc_password_dummy(&b->argon2, pw, pwlen);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    atomic_store(&b->dummy_ns, (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                   (t1.tv_nsec - t0.tv_nsec));
+}
+
 /* Verifies (user, pw) against the store. */
 static enum bnc_verdict
 bnc_basic_verify(struct bnc_basic *b, const char *user, const char *pw,
                  size_t pwlen, struct bnc_result *res)
 {
     struct bnc_user u;
+    struct timespec start;
     enum bnc_pw_result pr;
     int rc, rehash = 0;
 
     memset(&u, 0, sizeof(u));
+    clock_gettime(CLOCK_MONOTONIC, &start);
     rc = bnc_store_user_get(b->store, user, &u);
     if (rc == BNC_STORE_NOTFOUND) {
         /* Unknown users cost a full verification: no timing oracle. */
-        bnc_password_dummy(&b->argon2, pw, pwlen);
+        bnc_basic_dummy(b, pw, pwlen);
         bnc_result_reason(res, "unknown user");
         return bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
     }
@@ -235,16 +288,17 @@ bnc_basic_verify(struct bnc_basic *b, const char *user, const char *pw,
         bnc_result_reason(res, "store error reading user (code %d)", rc);
         return BNC_ERROR;
     }
-    if (bnc_credcache_hit(b->cache, u.name, pw, pwlen, u.rev)) {
+    if (bnc_credcache_hit(b->cache, u.name, pw, pwlen, bnc_basic_version(&u))) {
         pr = BNC_PW_MATCH;
         bnc_result_reason(res, "cached credential");
     } else {
         pr = bnc_password_verify(u.hash ? u.hash : "", pw, pwlen, &b->argon2,
                                  &rehash);
         if (pr == BNC_PW_BADHASH)
-            bnc_password_dummy(&b->argon2, pw, pwlen);
+            bnc_basic_dummy(b, pw, pwlen);
         if (pr == BNC_PW_MATCH && !u.disabled)
-            bnc_credcache_put(b->cache, u.name, pw, pwlen, u.rev);
+            bnc_credcache_put(b->cache, u.name, pw, pwlen,
+                              bnc_basic_version(&u));
         bnc_result_reason(res, "password verified");
     }
     if (pr == BNC_PW_ERROR) {
@@ -257,6 +311,7 @@ bnc_basic_verify(struct bnc_basic *b, const char *user, const char *pw,
                                    ? "stored hash unusable or unsupported"
                                    : "wrong password");
         bnc_user_cleanup(&u);
+        bnc_basic_pad(b, &start);
         return bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
     }
     /* Only someone who knows the password learns that the account is off
@@ -285,10 +340,19 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
     enum bnc_verdict v;
     int parts;
 
-    /* Apache authenticator role (mod_authnz_fcgi authn provider,
-     * FcgidAuthenticator): Apache already split the credentials. */
-    if (req->apache_role == BNC_APACHE_AUTHENTICATOR &&
-        *req->remote_passwd != '\0' && *req->remote_user != '\0') {
+    /* Apache as the authenticator (mod_authnz_fcgi authn/authnz provider,
+     * FcgidAuthenticator): Apache already split the Basic credentials and
+     * takes our 200 as "password correct", so they must be checked here,
+     * empty ones included; "no credential" is not an answer in this role. */
+    if (bnc_request_is_authenticator(req)) {
+        if (*req->remote_user == '\0' || *req->remote_passwd == '\0' ||
+            bnc_has_ctl(req->remote_user, strlen(req->remote_user))) {
+            bnc_password_dummy(&b->argon2, req->remote_passwd,
+                               strlen(req->remote_passwd));
+            bnc_result_reason(res, "authenticator role: empty or unprintable "
+                              "user or password");
+            return bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
+        }
         if (strlen(req->remote_user) + strlen(req->remote_passwd) + 1 >
             b->max_length)
             return bnc_result_deny(res, 401, BNC_BASIC_LONG, BNC_CODE_FAILED);

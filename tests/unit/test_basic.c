@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth/decide.h"
@@ -311,6 +312,108 @@ test_basic_rules_and_utf8(void)
     bnc_t_expect("/ro/x", "POST", bnc_t_basic("alice:s3cret:with:colons"), 200, NULL);
 }
 
+/* Runs a decision on a free-form param list. */
+static int
+bnc_t_decide_env(char **env, char **out)
+{
+    struct bnc_request req;
+    struct bnc_response resp;
+    struct bnc_buf b;
+    struct bnc_decision d;
+    int status;
+
+    bnc_request_init(&req, env);
+    bnc_response_init(&resp);
+    bnc_buf_init(&b);
+    bnc_decide(bnc_t_rt, &req, &d);
+    bnc_decision_respond(bnc_t_rt, &req, &d, &resp);
+    bnc_response_serialize(&resp, &b);
+    *out = bnc_strdup(bnc_buf_str(&b));
+    status = d.status;
+    bnc_decision_cleanup(&d);
+    bnc_buf_cleanup(&b);
+    bnc_response_cleanup(&resp);
+    return status;
+}
+
+static void
+test_basic_apache_authenticator_role(void)
+{
+    char *empty_pw[] = {"FCGI_ROLE=AUTHORIZER", "FCGI_APACHE_ROLE=AUTHENTICATOR",
+                        "REQUEST_METHOD=GET", "REQUEST_URI=/pub/x",
+                        "REMOTE_USER=alice", "REMOTE_PASSWD=", NULL};
+    char *authnz_wrong[] = {"FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
+                            "REQUEST_URI=/pub/x", "REMOTE_USER=alice",
+                            "REMOTE_PASSWD=wrong", NULL};
+    char *authnz_right[] = {"FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
+                            "REQUEST_URI=/app/x", "REMOTE_USER=alice",
+                            "REMOTE_PASSWD=s3cret:with:colons", NULL};
+    char *authn_right[] = {"FCGI_ROLE=AUTHORIZER",
+                           "FCGI_APACHE_ROLE=AUTHENTICATOR",
+                           "REQUEST_METHOD=GET", "REQUEST_URI=/pub/x",
+                           "REMOTE_USER=alice",
+                           "REMOTE_PASSWD=s3cret:with:colons", NULL};
+    char *out;
+
+    /* Apache reads our 200 as "password correct": an anonymous rule must
+     * not turn an unchecked or empty password into a login. */
+    CU_ASSERT_EQUAL(bnc_t_decide_env(empty_pw, &out), 401);
+    free(out);
+    CU_ASSERT_EQUAL(bnc_t_decide_env(authnz_wrong, &out), 401);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Invalid username/password."));
+    free(out);
+    CU_ASSERT_EQUAL(bnc_t_decide_env(authnz_right, &out), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Variable-REMOTE_USER: alice"));
+    free(out);
+    CU_ASSERT_EQUAL(bnc_t_decide_env(authn_right, &out), 200);
+    free(out);
+}
+
+static void
+test_basic_readded_user_does_not_inherit_cache(void)
+{
+    bnc_t_add("bob", "oldpass", NULL, NULL, 0);
+    bnc_t_expect("/app/", "GET", bnc_t_basic("bob:oldpass"), 200, NULL);
+    bnc_t_expect("/app/", "GET", bnc_t_basic("bob:oldpass"), 200,
+                 NULL); /* now cached */
+    CU_ASSERT_EQUAL(bnc_store_user_del(bnc_t_store, "bob"), BNC_STORE_OK);
+    bnc_t_add("bob", "newpass", NULL, NULL, 0);
+    bnc_t_expect("/app/", "GET", bnc_t_basic("bob:oldpass"), 401,
+                 "Invalid username/password.");
+    bnc_t_expect("/app/", "GET", bnc_t_basic("bob:newpass"), 200, NULL);
+}
+
+static double
+bnc_t_ms(const char *auth)
+{
+    struct timespec a, b;
+    struct bnc_decision d;
+    char *out;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    out = bnc_t_decide("/app/", "GET", auth, &d);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    bnc_decision_cleanup(&d);
+    free(out);
+    return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+static void
+test_basic_fast_legacy_hash_padded(void)
+{
+    double unknown, legacy;
+
+    /* {SHA} takes microseconds; a wrong password for it must still cost
+     * what an unknown user costs, or the name's existence shows. Only a
+     * lower bound is asserted: padding sleeps, so noise cannot fail it. */
+    bnc_t_add("shaw", NULL, "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", NULL, 0);
+    unknown = bnc_t_ms(bnc_t_basic("nobody-at-all:wrong"));
+    legacy = bnc_t_ms(bnc_t_basic("shaw:wrong"));
+    CU_ASSERT_TRUE(legacy >= 0.5 * unknown);
+    if (legacy < 0.5 * unknown)
+        fprintf(stderr, "unknown %.2f ms, legacy %.2f ms\n", unknown, legacy);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_basic_allow_sets_identity", test_basic_allow_sets_identity},
     {"test_basic_wrong_and_unknown_look_the_same", test_basic_wrong_and_unknown_look_the_same},
@@ -319,6 +422,9 @@ static const struct bnc_unit_case cases[] = {
     {"test_basic_cache_dropped_when_user_changes", test_basic_cache_dropped_when_user_changes},
     {"test_basic_legacy_hash_rehashed", test_basic_legacy_hash_rehashed},
     {"test_basic_rules_and_utf8", test_basic_rules_and_utf8},
+    {"test_basic_apache_authenticator_role", test_basic_apache_authenticator_role},
+    {"test_basic_readded_user_does_not_inherit_cache", test_basic_readded_user_does_not_inherit_cache},
+    {"test_basic_fast_legacy_hash_padded", test_basic_fast_legacy_hash_padded},
     {NULL, NULL},
 };
 

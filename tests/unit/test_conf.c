@@ -502,7 +502,7 @@ test_conf_argon2_and_log(void)
         uint32_t kib;
     } m[] = {
         {"19456", 19456}, {"19M", 19456}, {"64m", 65536}, {"8", 8},
-        {"4G", 4194304},  {"1024k", 1024},
+        {"1G", 1048576},  {"1024k", 1024},
     };
     static const struct {
         const char *name;

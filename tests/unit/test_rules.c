@@ -115,7 +115,7 @@ static const struct row rows[] = {
     {"GET", "/img/a.png?x", 0, PUB, 0, A, 4},
     {"GET", "/img/%61.png", 0, PUB, 0, A, 4},
     {"GET", "/img/../admin/", 0, PUB, 0, U, 5},
-    {"GET", "/img/x.png/", 0, PUB, 0, U, 18},
+    {"GET", "/img/x.png/", 0, PUB, 0, A, 4},   /* a glob covers what is below */
     /* /admin/ = group:admin */
     {"GET", "/admin/", 0, PUB, 0, U, 5},
     {"GET", "/admin/", 1, PUB, 0, F, 5},
@@ -166,7 +166,7 @@ static const struct row rows[] = {
     {"GET", "/api/v1/posts/edit", 1, PUB, 0, F, 8},
     {"GET", "/api/v1/posts/edit", 0, PUB, 0, U, 8},
     {"GET", "/api/v1/posts/editor", 4, PUB, 0, A, 10},
-    {"GET", "/api/v1/x/edit/", 4, PUB, 0, A, 10},
+    {"GET", "/api/v1/x/edit/", 4, PUB, 0, A, 8},
     {"GET", "/api/v2/x/edit", 1, PUB, 0, A, 10},
     {"POST", "/api/v1/a/b/c/edit", 2, PUB, 0, A, 8},
     {"POST", "/api/v1/a/b/c/edit", 1, PUB, 0, F, 8},
@@ -342,7 +342,8 @@ test_rules_no_match_denies(void)
 
     CU_ASSERT_PTR_NULL(bnc_rules_match(r, "POST", "/a/"));
     CU_ASSERT_PTR_NULL(bnc_rules_match(r, "GET", "/"));
-    CU_ASSERT_PTR_NULL(bnc_rules_match(r, "GET", "/b/x/y"));
+    CU_ASSERT_PTR_NOT_NULL(bnc_rules_match(r, "GET", "/b/x/y")); /* below /b/x */
+    CU_ASSERT_PTR_NULL(bnc_rules_match(r, "GET", "/c/x"));
     CU_ASSERT_PTR_NOT_NULL(bnc_rules_match(r, "GET", "/b/x"));
     CU_ASSERT_PTR_NULL(bnc_rules_match(r, NULL, NULL));
     CU_ASSERT_PTR_NULL(bnc_rules_match(NULL, "GET", "/a/"));
@@ -524,7 +525,10 @@ test_rules_glob(void)
     } g[] = {
         {"/*", "/", 1},
         {"/*", "/a", 1},
-        {"/*", "/a/", 0},
+        {"/*", "/a/", 1},          /* "/a" and what is below it */
+        {"/*.php", "/index.php/x", 1}, /* PATH_INFO after a script */
+        {"/api/*/admin", "/api/v1/admin/users", 1},
+        {"/api/*/admin", "/api/v1/administrator", 0},
         {"/**", "/a/b/c", 1},
         {"/**", "/", 1},
         {"/a/**", "/a", 0},
@@ -685,7 +689,11 @@ static const struct norm norms[] = {
     {"/a/...b", "/a/...b", NULL},
     {"/.a", "/.a", NULL},
     {"/a..", "/a..", NULL},
-    {"/a\\b", "/a\\b", NULL},
+    {"/a\\b", NULL, "backslash in path"},
+    {"/a%5cb", NULL, "backslash in path"},
+    {"/pub/..;/admin/x", NULL, "dot segment with path parameters"},
+    {"/pub/.;x/y", NULL, "dot segment with path parameters"},
+    {"/pub/..x;y", "/pub/..x;y", NULL},
     {"/a+b", "/a+b", NULL},
     {"/a%3Fb", "/a?b", NULL},
     {"/a/b/c/../../../", "/", NULL},
