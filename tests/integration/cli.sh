@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# bouncerctl end to end on a temporary store: db, user and group commands,
-# error messages and exit status, no hash ever printed, the no-echo prompt.
+# bouncerctl end to end on a temporary store: db, user, group and token
+# commands, error messages and exit status, no hash ever printed, the no-echo prompt.
 set -u
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -88,7 +88,7 @@ expect "--help" 0 'user add NAME' ''
 run
 expect "no command" 2 '' 'missing command'
 run frob
-expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, db\)"
+expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, token, db\)"
 run user frob
 expect "unknown verb" 2 '' "unknown command 'user frob' \(valid: add, passwd, del, list, show, disable, enable\)"
 run user
@@ -303,6 +303,138 @@ run group del admin alice
 expect "group del non-member" 1 '' "user 'alice' is not in group 'admin'"
 run user show jürgen
 [ "$(field groups)" = admin ] && ok || bad "group add second user: '$(field groups)'"
+
+# ---- token create / list / revoke ------------------------------------------
+run token create
+expect "token create needs a user" 2 '' "missing argument for 'token create'"
+run token frob
+expect "unknown token verb" 2 '' "unknown command 'token frob' \(valid: create, list, revoke\)"
+run token create alice --group x
+expect "token create: foreign option" 2 '' "unknown option '--group' for 'token create'"
+run token create nosuch
+expect "token for unknown user" 1 '' "no such user 'nosuch'"
+run token create svc
+expect "token for disabled user" 1 '' "user 'svc' is disabled"
+run token create alice --scope 'bad scope!'
+expect "bad scope" 1 '' "invalid scope 'bad scope!'"
+run token create alice --scope ''
+expect "empty scope" 1 '' "invalid scope ''"
+run token create alice --allow-cidr 10.0.0.1/8
+expect "cidr host bits" 1 '' "--allow-cidr: '10.0.0.1/8' has host bits set beyond the prefix length \(did you mean 10.0.0.0/8\?\)"
+run token create alice --allow-cidr 'example.org'
+expect "cidr garbage" 1 '' "--allow-cidr: expected an IP address or CIDR block"
+run token create alice --expires 30
+expect "expires without unit" 1 '' "--expires: expected a lifetime like 30d"
+run token create alice --expires 2020-01-01
+expect "expires in the past" 1 '' "--expires 2020-01-01 is in the past"
+run token create alice --expires 2031-02-30
+expect "expires impossible date" 1 '' "--expires: expected"
+run token create alice --expires 0d
+expect "expires zero" 1 '' "between 1s and 100 years"
+run token create alice --device ''
+expect "empty device" 1 '' "invalid device id ''"
+run token create alice --device $'dev\x01'
+expect "device control char" 1 '' 'invalid device id .dev\\x01.'
+run token create alice --label $'a\nb'
+expect "label control char" 1 '' "invalid label"
+run token create alice --label a --label b
+expect "label twice" 2 '' "option --label given twice"
+
+run token create alice --label ci --expires 30d --scope read --scope write \
+    --scope read --allow-cidr '192.0.2.0/24, 2001:db8::/32' --device dev-1
+expect "token create" 0 '^token tk_[a-z2-7]{13} created for alice, expires 20[0-9-]{8}T' \
+    'Store the key now: it cannot be shown again\.'
+key1=$(sed -n 2p "$tmp/out")
+id1=$(sed -n 's/^token \(tk_[a-z2-7]*\) created.*/\1/p' "$tmp/out")
+[ "$(wc -l <"$tmp/out")" = 2 ] && ok || bad "token create: want 2 lines on stdout: $out"
+printf '%s' "$key1" | grep -Eqx '[A-Za-z0-9_-]{43}' && ok || bad "key is not 43 base64url chars: '$key1'"
+run token create alice --quiet --expires 2031-01-31
+expect "token create --quiet" 0 '^[A-Za-z0-9_-]{43}$'
+key2=$out
+[ "$(wc -l <"$tmp/out")" = 1 ] && [ ! -s "$tmp/err" ] && ok ||
+    bad "--quiet: want the key alone: $out / $err"
+[ "$key1" != "$key2" ] && ok || bad "two tokens got the same key"
+run token create jürgen --label 'ci ünïcode' --expires 2031-01-31T12:00:00Z
+expect "token create, UTC time" 0 'expires 2031-01-31T12:00:00Z$'
+key3=$(sed -n 2p "$tmp/out")
+run token create bob --quiet
+expect "token create for bob" 0 '^[A-Za-z0-9_-]{43}$'
+run token create bob --quiet --label second
+expect "second token for bob" 0 '^[A-Za-z0-9_-]{43}$'
+
+run token list
+expect "token list" 0 '^ID +USER +LABEL +CREATED +EXPIRES +LAST-USED +SCOPES +CIDRS +DEVICE$'
+grep -Eq "^$id1 +alice +ci +20[^ ]+ +20[^ ]+ +- +read,write +192\.0\.2\.0/24,2001:db8::/32 +dev-1\$" "$tmp/out" &&
+    ok || bad "token list row for $id1: $out"
+[ "$(grep -c '^tk_' "$tmp/out")" = 5 ] && ok || bad "token list: want 5 tokens: $out"
+grep -q 'ci ünïcode' "$tmp/out" && ok || bad "token list: UTF-8 label: $out"
+run token list bob
+expect "token list USER" 0 '^ID'
+[ "$(grep -c '^tk_' "$tmp/out")" = 2 ] && ! grep -q alice "$tmp/out" && ok ||
+    bad "token list bob: $out"
+run token list nosuch
+expect "token list unknown user" 0 '^ID' "warning: no such user 'nosuch'"
+run token list alice --json
+expect "token list --json" 0 '^\['
+if /usr/bin/python3 - "$tmp/out" "$id1" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert isinstance(doc, list) and len(doc) == 2, doc
+t = [x for x in doc if x["id"] == sys.argv[2]][0]
+assert t["user"] == "alice" and t["label"] == "ci", t
+assert t["scopes"] == ["read", "write"], t
+assert t["allowed_cidrs"] == ["192.0.2.0/24", "2001:db8::/32"], t
+assert t["device"] == "dev-1" and t["last_used"] is None and not t["expired"], t
+assert 29 * 86400 < t["expires"] - t["created"] <= 30 * 86400, t
+other = [x for x in doc if x["id"] != sys.argv[2]][0]
+assert other["expires"] == 1927584000 and other["label"] is None, other
+for x in doc:
+    assert set(x) == {"id", "user", "label", "created", "expires", "expired",
+                      "last_used", "scopes", "allowed_cidrs", "device"}, x
+PY
+then ok; else bad "token list --json content: $out"; fi
+run token list bob extra
+expect "token list: one user at most" 2 '' "superfluous argument 'extra'"
+
+run token revoke
+expect "revoke needs an id or --user" 2 '' "takes a token ID or --user USER"
+run token revoke "$id1" --user alice
+expect "revoke id and --user" 2 '' "one of them"
+run token revoke "$key1"
+expect "revoke with a key" 2 '' "not a token id"
+grep -qF -- "$key1" "$tmp/err" && bad "revoke echoed the key it was given" || ok
+run token revoke tk_aaaaaaaaaaaaa
+expect "revoke unknown id" 1 '' "no such token 'tk_aaaaaaaaaaaaa'"
+run token revoke "$id1"
+expect "revoke by id" 0 "^token $id1 revoked\$"
+run token revoke "$id1"
+expect "revoke twice" 1 '' "no such token '$id1'"
+run token list alice
+[ "$(grep -c '^tk_' "$tmp/out")" = 1 ] && ! grep -q "$id1" "$tmp/out" && ok ||
+    bad "revoked token still listed: $out"
+run token revoke --user bob
+expect "revoke --user" 0 '^2 tokens of user bob revoked$'
+run token revoke --user bob
+expect "revoke --user again" 0 '^user bob has no tokens$'
+run token revoke --user nosuch
+expect "revoke --user unknown" 1 '' "no such user 'nosuch'"
+
+# No key, nor its SHA-256, after creation: only the create runs show keys.
+for k in "$key1" "$key2" "$key3"; do
+    n=$(grep -cF -- "$k" "$all")
+    [ "$n" = 1 ] && ok || bad "a key appears $n times in the output (want once, at creation)"
+    d=$(printf '%s' "$k" | sha256sum | cut -d' ' -f1)
+    grep -qiF -- "$d" "$all" && bad "a key's SHA-256 was printed" || ok
+done
+# ... and the store holds neither the key nor anything but its digest.
+if command -v db5.3_dump >/dev/null 2>&1; then
+    leaked=0
+    for f in "$BOUNCER_HOME"/*.db; do
+        db5.3_dump -p -h "$BOUNCER_HOME" "$(basename "$f")" 2>/dev/null |
+            grep -qF -- "$key2" && leaked=1
+    done
+    [ "$leaked" = 0 ] && ok || bad "a token key is stored in clear"
+fi
 
 # ---- del -------------------------------------------------------------------
 run user del bob
