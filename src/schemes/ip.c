@@ -83,7 +83,8 @@ bnc_ip_parse_identity(const char *file, const struct bnc_conf_entry *ce,
     }
     if (!bnc_user_name_valid(word, &why)) {
         bnc_diag_error(d, file, ce->line, "[ip] %s: invalid user name '%s' "
-                       "(%s)", ce->key, word, why != NULL ? why : "not allowed");
+                       "(%s)", ce->key, word,
+                       why != NULL ? why : "not allowed");
         goto out;
     }
     e->user = word;
