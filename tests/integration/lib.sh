@@ -390,6 +390,38 @@ ctl() {
     BOUNCER_HOME=$store "$BIN_CTL" "$@"
 }
 
+# token_create STORE USER [token create options...]: sets TOKEN_KEY to the
+# new key (bouncerctl token create --quiet prints only that); on failure
+# records a failed setup step and returns 1.
+TOKEN_KEY=
+token_create() {
+    local store=$1 user=$2 out
+    shift 2
+    TOKEN_KEY=
+    if ! out=$(ctl "$store" token create "$user" --quiet "$@" 2>&1) ||
+        ! printf '%s' "$out" | grep -Eqx '[A-Za-z0-9_-]{20,}'; then
+        fail "setup: bouncerctl token create $user $*" "$out"
+        return 1
+    fi
+    TOKEN_KEY=$out
+    return 0
+}
+
+# token_field STORE USER LABEL FIELD: FIELD (id, expires, ...) of USER's token
+# labelled LABEL, from bouncerctl token list USER --json ("" if none).
+token_field() {
+    ctl "$1" token list "$2" --json 2>/dev/null | /usr/bin/python3 -c 'import json, sys
+try:
+    doc = json.load(sys.stdin)
+except Exception:
+    doc = []
+for t in doc:
+    if isinstance(t, dict) and t.get("label") == sys.argv[1]:
+        v = t.get(sys.argv[2])
+        print("" if v is None else v, end="")
+        break' "$3" "$4"
+}
+
 # write_bouncer_conf FILE STORE REALM [RULE-LINE...]: a minimal config
 # (Basic only) readable by the server user.
 write_bouncer_conf() {
