@@ -21,6 +21,7 @@
 
 #include "crypto/ct.h"
 #include "log/log.h"
+#include "store/codec.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -37,6 +38,14 @@
 #define BNC_STORE_META_FILE "meta.db"
 #define BNC_STORE_USERS_FILE "users.db"
 #define BNC_STORE_USERS_BY_ID_FILE "users_by_id.db"
+#define BNC_STORE_TOKENS_FILE "tokens.db"
+#define BNC_STORE_TOKENS_BY_ID_FILE "tokens_by_id.db"
+#define BNC_STORE_TOKENS_BY_USER_FILE "tokens_by_user.db"
+#define BNC_STORE_TOKENS_USED_FILE "tokens_used.db"
+/* tokens_used.db is written at most this often per token. */
+#define BNC_STORE_TOUCH_SECONDS 60
+/* revoke_user deletes this many tokens per transaction. */
+#define BNC_STORE_REVOKE_BATCH 500
 #define BNC_STORE_DEFAULT_CACHE ((uint64_t)64 << 20)
 #define BNC_STORE_RETRIES 20
 #define BNC_STORE_CKPT_SECONDS 30
@@ -63,6 +72,11 @@ struct bnc_store {
     DB *st_meta;
     DB *st_users;
     DB *st_users_by_id;
+    /* API tokens; NULL in a read-only open of a store that has none yet. */
+    DB *st_tokens;
+    DB *st_tokens_by_id;
+    DB *st_tokens_by_user;
+    DB *st_tokens_used;
     char *st_path;
     int st_readonly;
     atomic_int st_dead;
@@ -284,22 +298,6 @@ bnc_store_bdb_sleep_us(unsigned us)
         ;
 }
 
-static void
-bnc_store_bdb_put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static uint32_t
-bnc_store_bdb_get_u32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
 static const char *
 bnc_store_bdb_detail(void)
 {
@@ -397,18 +395,15 @@ bnc_store_bdb_backoff(int tries)
  * DB_FAILCHK open). Nobody sleeping in the lock table avoids that.
  */
 static int
-bnc_store_bdb_txn(struct bnc_store *s, enum bnc_store_sync sync,
-                  bnc_store_bdb_work_fn work, void *arg)
+bnc_store_bdb_txn_flags(struct bnc_store *s, u_int32_t flags,
+                        bnc_store_bdb_work_fn work, void *arg)
 {
     DB_ENV *env = s->st_env;
     DB_TXN *t;
     int tries, ret;
 
     for (tries = 0;; tries++) {
-        ret = env->txn_begin(env, NULL, &t,
-                             DB_TXN_NOWAIT | (sync == BNC_STORE_NOSYNC
-                                                  ? DB_TXN_WRITE_NOSYNC
-                                                  : 0));
+        ret = env->txn_begin(env, NULL, &t, DB_TXN_NOWAIT | flags);
         if (ret != 0)
             return ret;
         ret = work(s, t, arg);
@@ -420,6 +415,14 @@ bnc_store_bdb_txn(struct bnc_store *s, enum bnc_store_sync sync,
             return ret;
         bnc_store_bdb_backoff(tries);
     }
+}
+
+static int
+bnc_store_bdb_txn(struct bnc_store *s, enum bnc_store_sync sync,
+                  bnc_store_bdb_work_fn work, void *arg)
+{
+    return bnc_store_bdb_txn_flags(
+        s, sync == BNC_STORE_NOSYNC ? DB_TXN_WRITE_NOSYNC : 0, work, arg);
 }
 
 /*
@@ -591,6 +594,8 @@ bnc_store_bdb_write_config(const char *dir, uint64_t cache,
                  "# the shared regions from it. Edit it only with every "
                  "process stopped,\n"
                  "# then run db5.3_recover -h DIR (doc/internals/store.md).\n"
+                 "# The cache should hold tokens.db and users.db: raise it\n"
+                 "# for large token counts (about 140 MB per million).\n"
                  "set_cachesize %" PRIu64 " %" PRIu64 " 1\n"
                  "set_lk_detect DB_LOCK_DEFAULT\n"
                  "set_lg_max 10485760\n"
@@ -737,7 +742,7 @@ bnc_store_bdb_prepare_dir(const struct bnc_store_opts *o, struct bnc_err *err)
 
 static int
 bnc_store_bdb_open_db(struct bnc_store *s, DB **dbp, const char *file,
-                      struct bnc_err *err)
+                      u_int32_t dbflags, struct bnc_err *err)
 {
     DB *db = NULL;
     u_int32_t flags = DB_THREAD;
@@ -753,6 +758,8 @@ bnc_store_bdb_open_db(struct bnc_store *s, DB **dbp, const char *file,
                     db_strerror(ret));
         return -1;
     }
+    if (dbflags != 0)
+        (void)db->set_flags(db, dbflags);
     ret = db->open(db, NULL, file, NULL, DB_BTREE, flags, 0660);
     if (ret != 0) {
         if (ret == ENOENT && s->st_readonly)
@@ -903,7 +910,10 @@ bnc_store_bdb_start_thread(struct bnc_store *s, struct bnc_err *err)
 static void
 bnc_store_bdb_detach(struct bnc_store *s)
 {
-    DB **dbs[] = {&s->st_users_by_id, &s->st_users, &s->st_meta};
+    DB **dbs[] = {&s->st_tokens_used,    &s->st_tokens_by_user,
+                  &s->st_tokens_by_id,   &s->st_tokens,
+                  &s->st_users_by_id,    &s->st_users,
+                  &s->st_meta};
     size_t i;
 
     for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
@@ -974,6 +984,91 @@ bnc_store_bdb_env_error(const char *path, int ret, struct bnc_err *err)
     }
 }
 
+/* tokens_by_id.db key: the id at a fixed place in every record format. */
+static int
+bnc_store_bdb_token_id_key(DB *sdb, const DBT *pkey, const DBT *pdata,
+                           DBT *skey)
+{
+    const unsigned char *p = pdata->data;
+
+    (void)sdb;
+    (void)pkey;
+    if (pdata->size < BNC_TOKEN_REC_USER_OFF || p[0] == 0)
+        return EINVAL;
+    memset(skey, 0, sizeof(*skey));
+    skey->data = (void *)(p + BNC_TOKEN_REC_ID_OFF);
+    skey->size = BNC_TOKEN_ID_LEN;
+    return 0;
+}
+
+/* tokens_by_user.db key: the user name, the first length-prefixed field. */
+static int
+bnc_store_bdb_token_user_key(DB *sdb, const DBT *pkey, const DBT *pdata,
+                             DBT *skey)
+{
+    const unsigned char *p = pdata->data;
+    uint32_t n;
+
+    (void)sdb;
+    (void)pkey;
+    if (pdata->size < BNC_TOKEN_REC_USER_OFF + 4 || p[0] == 0)
+        return EINVAL;
+    n = bnc_codec_get_u32(p + BNC_TOKEN_REC_USER_OFF);
+    if (n == 0 || n > BNC_USER_NAME_MAX ||
+        n > pdata->size - (BNC_TOKEN_REC_USER_OFF + 4))
+        return EINVAL;
+    memset(skey, 0, sizeof(*skey));
+    skey->data = (void *)(p + BNC_TOKEN_REC_USER_OFF + 4);
+    skey->size = n;
+    return 0;
+}
+
+/*
+ * The token files. A store created before tokens existed has none: a
+ * writer creates them (associate with DB_CREATE indexes nothing, the
+ * primary being new), a read-only open goes on without them and finds no
+ * tokens.
+ */
+static int
+bnc_store_bdb_open_tokens(struct bnc_store *s, struct bnc_err *err)
+{
+    u_int32_t aflags = s->st_readonly ? 0 : DB_CREATE;
+    char *file;
+    int ret, missing;
+
+    if (s->st_readonly) {
+        file = bnc_store_bdb_join(s->st_path, BNC_STORE_TOKENS_FILE);
+        missing = access(file, F_OK) != 0 && errno == ENOENT;
+        free(file);
+        if (missing)
+            return 0;
+    }
+    if (bnc_store_bdb_open_db(s, &s->st_tokens, BNC_STORE_TOKENS_FILE, 0,
+                              err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_tokens_by_id,
+                              BNC_STORE_TOKENS_BY_ID_FILE, 0, err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_tokens_by_user,
+                              BNC_STORE_TOKENS_BY_USER_FILE, DB_DUPSORT,
+                              err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_tokens_used,
+                              BNC_STORE_TOKENS_USED_FILE, 0, err) != 0)
+        return -1;
+    /* Per handle, not on disk: every process associates (berkeley-db.md
+     * 8), or its writes would miss the indexes. */
+    ret = s->st_tokens->associate(s->st_tokens, NULL, s->st_tokens_by_id,
+                                  bnc_store_bdb_token_id_key, aflags);
+    if (ret == 0)
+        ret = s->st_tokens->associate(s->st_tokens, NULL,
+                                      s->st_tokens_by_user,
+                                      bnc_store_bdb_token_user_key, aflags);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: cannot associate the token indexes: %s",
+                    s->st_path, db_strerror(ret));
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Joins the environment and opens every database: the part of an open that
  * a reopen after a panic repeats, with the same flags and DB_CONFIG. On
@@ -1010,11 +1105,12 @@ bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
         s->st_env = NULL;
         return -1;
     }
-    if (bnc_store_bdb_open_db(s, &s->st_meta, BNC_STORE_META_FILE, err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_users, BNC_STORE_USERS_FILE, err) !=
+    if (bnc_store_bdb_open_db(s, &s->st_meta, BNC_STORE_META_FILE, 0, err) !=
             0 ||
+        bnc_store_bdb_open_db(s, &s->st_users, BNC_STORE_USERS_FILE, 0,
+                              err) != 0 ||
         bnc_store_bdb_open_db(s, &s->st_users_by_id,
-                              BNC_STORE_USERS_BY_ID_FILE, err) != 0)
+                              BNC_STORE_USERS_BY_ID_FILE, 0, err) != 0)
         return -1;
     /* The association lives in this handle only: every process makes it,
      * or its writes would miss the index (berkeley-db.md §8). */
@@ -1027,6 +1123,8 @@ bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
                     db_strerror(ret));
         return -1;
     }
+    if (bnc_store_bdb_open_tokens(s, err) != 0)
+        return -1;
     if (bnc_store_bdb_schema_check(s, err) != 0)
         return -1;
     return 0;
@@ -1252,7 +1350,7 @@ bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    bnc_store_bdb_put_u32(k, id);
+    bnc_codec_put_u32(k, id);
     (void)snprintf(label, sizeof(label), "#%lu", (unsigned long)id);
     rc = bnc_store_bdb_enter(s);
     if (rc != BNC_STORE_OK)
@@ -1275,15 +1373,12 @@ bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
 static int
 bnc_store_bdb_enter_write(struct bnc_store *s, const char *what)
 {
-    int rc;
-
     if (s->st_readonly) {
         bnc_log(BNC_LOG_ERR, "store %s is open read-only: %s refused",
                 s->st_path, what);
         return BNC_STORE_ERROR;
     }
-    rc = bnc_store_bdb_enter(s);
-    return rc;
+    return bnc_store_bdb_enter(s);
 }
 
 static int
@@ -1337,7 +1432,7 @@ bnc_store_bdb_add_work(struct bnc_store *s, DB_TXN *t, void *arg)
                     s->st_path);
             return BNC_STORE_BDB_ECORRUPT;
         }
-        id = bnc_store_bdb_get_u32(p);
+        id = bnc_codec_get_u32(p);
         bnc_store_bdb_release(p, len, buf);
     } else if (ret != DB_NOTFOUND) {
         return ret;
@@ -1352,7 +1447,7 @@ bnc_store_bdb_add_work(struct bnc_store *s, DB_TXN *t, void *arg)
     ret = bnc_store_bdb_put_user(s, t, &copy, DB_NOOVERWRITE);
     if (ret != 0)
         return ret;
-    bnc_store_bdb_put_u32(idbuf, id + 1);
+    bnc_codec_put_u32(idbuf, id + 1);
     memset(&key, 0, sizeof(key));
     memset(&data, 0, sizeof(data));
     key.data = (void *)"next_user_id";
@@ -1476,17 +1571,36 @@ bnc_store_user_modify(struct bnc_store *s, const char *name,
     return rc;
 }
 
+static int bnc_store_bdb_tdel_work(struct bnc_store *s, DB_TXN *t,
+                                   void *arg);
+
+struct bnc_store_bdb_tdel {
+    const char *user;
+    size_t max;   /* 0 = all */
+    size_t count; /* deleted by this (last) attempt */
+};
+
 static int
 bnc_store_bdb_del_work(struct bnc_store *s, DB_TXN *t, void *arg)
 {
+    struct bnc_store_bdb_tdel td;
     const char *name = arg;
     DBT key;
+    int ret;
 
     memset(&key, 0, sizeof(key));
     key.data = (void *)name;
     key.size = (u_int32_t)strlen(name);
     /* Also removes the users_by_id.db entry (associated secondary). */
-    return s->st_users->del(s->st_users, t, &key, 0);
+    ret = s->st_users->del(s->st_users, t, &key, 0);
+    if (ret != 0)
+        return ret;
+    /* Their tokens would fail anyway (no user), but leave no garbage: in
+     * the same transaction, so a crash cannot keep half of them. */
+    td.user = name;
+    td.max = 0;
+    td.count = 0;
+    return bnc_store_bdb_tdel_work(s, t, &td);
 }
 
 int
@@ -1515,6 +1629,7 @@ struct bnc_store_bdb_item {
     size_t klen;
     void *val;
     size_t vlen;
+    int64_t aux; /* tokens: last_used */
 };
 
 static void
@@ -1615,7 +1730,7 @@ bnc_store_user_foreach(struct bnc_store *s,
                        void *arg)
 {
     struct bnc_store_bdb_item it[BNC_STORE_FOREACH_BATCH];
-    struct bnc_store_bdb_item last = {NULL, 0, NULL, 0};
+    struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
     struct bnc_user u;
     size_t n = 0, i;
     int rc = BNC_STORE_ERROR, ret, tries, stop = 0;
@@ -1668,6 +1783,713 @@ out:
     return rc;
 }
 
+/* ---- API tokens ----------------------------------------------------------- */
+
+static int
+bnc_store_bdb_id_ok(const char *id)
+{
+    return id != NULL && strlen(id) == BNC_TOKEN_ID_LEN;
+}
+
+/* Reads and decodes one token record through db (tokens.db by digest, or
+ * tokens_by_id.db by id). A Berkeley DB or work result. */
+static int
+bnc_store_bdb_token_fetch(struct bnc_store *s, DB *db, const void *k,
+                          size_t klen, const char *label,
+                          struct bnc_token *out)
+{
+    unsigned char buf[1024], *p = NULL;
+    struct bnc_err err;
+    size_t len = 0;
+    int ret;
+
+    ret = bnc_store_bdb_read(s, db, k, klen, buf, sizeof(buf), &p, &len);
+    if (ret != 0)
+        return ret;
+    bnc_err_clear(&err);
+    if (bnc_token_decode(p, len, out, &err) != 0) {
+        bnc_log(BNC_LOG_ERR, "store %s: token %s: %s", s->st_path, label,
+                err.msg);
+        ret = BNC_STORE_BDB_ECORRUPT;
+    }
+    bnc_store_bdb_release(p, len, buf);
+    return ret;
+}
+
+/* The last use recorded in tokens_used.db, 0 if none (or unreadable: it is
+ * informational). */
+static int64_t
+bnc_store_bdb_used_get(struct bnc_store *s, const char *id)
+{
+    unsigned char buf[16], *p = NULL;
+    size_t len = 0;
+    int64_t v = 0;
+
+    if (bnc_store_bdb_read(s, s->st_tokens_used, id, BNC_TOKEN_ID_LEN, buf,
+                           sizeof(buf), &p, &len) != 0)
+        return 0;
+    if (len == 8)
+        v = (int64_t)bnc_codec_get_u64(p);
+    bnc_store_bdb_release(p, len, buf);
+    return v;
+}
+
+int
+bnc_store_token_get(struct bnc_store *s, const unsigned char digest[32],
+                    struct bnc_token *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_tokens == NULL) {
+        rc = BNC_STORE_NOTFOUND;
+    } else {
+        /* The hot path: one get, no tokens_used.db read (the authorizer
+         * has no use for last_used). */
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_token_fetch(s, s->st_tokens,
+                                                        digest, 32, "(digest)",
+                                                        out),
+                              "get token", "(digest)");
+    }
+    bnc_store_bdb_leave(s);
+    if (rc == BNC_STORE_OK &&
+        !bnc_memeq_ct(out->digest, sizeof(out->digest), digest, 32)) {
+        bnc_log(BNC_LOG_ERR, "store %s: record of a token digest is token %s "
+                "with another digest", s->st_path, out->id);
+        bnc_token_cleanup(out);
+        rc = BNC_STORE_ERROR;
+    }
+    return rc;
+}
+
+int
+bnc_store_token_get_by_id(struct bnc_store *s, const char *id,
+                          struct bnc_token *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!bnc_store_bdb_id_ok(id))
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_tokens == NULL) {
+        rc = BNC_STORE_NOTFOUND;
+    } else {
+        /* A get on the secondary returns the primary record. */
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_token_fetch(s, s->st_tokens_by_id,
+                                                        id, BNC_TOKEN_ID_LEN,
+                                                        id, out),
+                              "get token", id);
+        if (rc == BNC_STORE_OK)
+            out->last_used = bnc_store_bdb_used_get(s, id);
+    }
+    bnc_store_bdb_leave(s);
+    if (rc == BNC_STORE_OK && strcmp(out->id, id) != 0) {
+        bnc_log(BNC_LOG_ERR, "store %s: index entry %s leads to token %s",
+                s->st_path, id, out->id);
+        bnc_token_cleanup(out);
+        rc = BNC_STORE_ERROR;
+    }
+    return rc;
+}
+
+struct bnc_store_bdb_tadd {
+    const unsigned char *const *rec; /* n encoded records */
+    const size_t *len;
+    const struct bnc_token *t;
+    size_t n;
+};
+
+/*
+ * Puts n tokens in one transaction. The user must exist, checked in the
+ * same transaction (users.db before tokens, as user_del locks them), so a
+ * token never outlives a concurrent user delete.
+ */
+static int
+bnc_store_bdb_tadd_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_tadd *a = arg;
+    const char *checked = NULL;
+    DBT key, data;
+    size_t i;
+    int ret;
+
+    for (i = 0; i < a->n; i++) {
+        const struct bnc_token *tk = &a->t[i];
+
+        if (checked == NULL || strcmp(checked, tk->user) != 0) {
+            memset(&key, 0, sizeof(key));
+            key.data = tk->user;
+            key.size = (u_int32_t)strlen(tk->user);
+            ret = s->st_users->exists(s->st_users, t, &key, 0);
+            if (ret != 0)
+                return ret;
+            checked = tk->user;
+        }
+        /* A taken id: the put would fail too (tokens_by_id.db has no
+         * duplicates), but with EINVAL and an error message. */
+        memset(&key, 0, sizeof(key));
+        key.data = (void *)tk->id;
+        key.size = BNC_TOKEN_ID_LEN;
+        ret = s->st_tokens_by_id->exists(s->st_tokens_by_id, t, &key, 0);
+        if (ret == 0)
+            return DB_KEYEXIST;
+        if (ret != DB_NOTFOUND)
+            return ret;
+        memset(&key, 0, sizeof(key));
+        memset(&data, 0, sizeof(data));
+        key.data = (void *)tk->digest;
+        key.size = 32;
+        data.data = (void *)a->rec[i];
+        data.size = (u_int32_t)a->len[i];
+        ret = s->st_tokens->put(s->st_tokens, t, &key, &data,
+                                DB_NOOVERWRITE);
+        if (ret != 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* Encodes n tokens; -1 (logged) if one is invalid. */
+static int
+bnc_store_bdb_encode_tokens(struct bnc_store *s, const struct bnc_token *t,
+                            size_t n, unsigned char **rec, size_t *len)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (bnc_token_encode(&t[i], &rec[i], &len[i]) != 0) {
+            bnc_log(BNC_LOG_ERR, "store %s: add token %.*s: invalid token "
+                    "record", s->st_path, BNC_TOKEN_ID_LEN, t[i].id);
+            while (i-- > 0) {
+                free(rec[i]);
+                rec[i] = NULL;
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+bnc_store_bdb_token_add_batches(struct bnc_store *s, const struct bnc_token *t,
+                                size_t n, size_t batch, u_int32_t txnflags)
+{
+    struct bnc_store_bdb_tadd a;
+    unsigned char **rec;
+    size_t *len, done, k, i;
+    int rc = BNC_STORE_OK;
+
+    if (batch == 0)
+        batch = 1;
+    rec = bnc_calloc(batch, sizeof(*rec));
+    len = bnc_calloc(batch, sizeof(*len));
+    for (done = 0; done < n && rc == BNC_STORE_OK; done += k) {
+        k = n - done < batch ? n - done : batch;
+        if (bnc_store_bdb_encode_tokens(s, t + done, k, rec, len) != 0) {
+            rc = BNC_STORE_ERROR;
+            break;
+        }
+        a.rec = (const unsigned char *const *)rec;
+        a.len = len;
+        a.t = t + done;
+        a.n = k;
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_txn_flags(
+                                  s, txnflags, bnc_store_bdb_tadd_work, &a),
+                              "add token", t[done].id);
+        for (i = 0; i < k; i++) {
+            free(rec[i]);
+            rec[i] = NULL;
+        }
+    }
+    free(rec);
+    free(len);
+    return rc;
+}
+
+int
+bnc_store_token_add(struct bnc_store *s, const struct bnc_token *t)
+{
+    int rc;
+
+    rc = bnc_store_bdb_enter_write(s, "token add");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_tokens == NULL)
+        rc = BNC_STORE_ERROR;
+    else
+        rc = bnc_store_bdb_token_add_batches(s, t, 1, 1, 0); /* synchronous */
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+/*
+ * Bulk load: batch puts per DB_TXN_NOSYNC transaction (the commit stays in
+ * the log buffer), then one log flush makes the whole load durable. A
+ * process crash during the load can lose the last batches, which is fine
+ * for an import that is simply run again. Stops at the first failing
+ * batch (earlier batches stay); EXISTS if a digest or id is taken.
+ */
+int
+bnc_store_token_add_many(struct bnc_store *s, const struct bnc_token *t,
+                         size_t n, size_t batch)
+{
+    int rc, ret;
+
+    rc = bnc_store_bdb_enter_write(s, "token add");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_tokens == NULL) {
+        rc = BNC_STORE_ERROR;
+        goto out;
+    }
+    rc = bnc_store_bdb_token_add_batches(s, t, n, batch, DB_TXN_NOSYNC);
+    ret = s->st_env->log_flush(s->st_env, NULL);
+    if (ret != 0 && rc == BNC_STORE_OK)
+        rc = bnc_store_bdb_rc(s, ret, "flush the log after adding tokens",
+                              "");
+out:
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+struct bnc_store_bdb_touch {
+    const char *id;
+    int64_t now;
+};
+
+static int
+bnc_store_bdb_touch_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_touch *a = arg;
+    unsigned char v[8];
+    DBT key, data;
+    int ret;
+
+    memset(&key, 0, sizeof(key));
+    key.data = (void *)a->id;
+    key.size = BNC_TOKEN_ID_LEN;
+    /* A token revoked meanwhile must not leave an entry behind. */
+    ret = s->st_tokens_by_id->exists(s->st_tokens_by_id, t, &key, 0);
+    if (ret != 0)
+        return ret;
+    bnc_codec_put_u64(v, (uint64_t)a->now);
+    memset(&data, 0, sizeof(data));
+    data.data = v;
+    data.size = 8;
+    return s->st_tokens_used->put(s->st_tokens_used, t, &key, &data, 0);
+}
+
+/*
+ * Read first, write only if the last recorded use is a minute old: a token
+ * used a thousand times a second costs one NOSYNC write a minute, in its
+ * own file so the write never locks tokens.db pages (berkeley-db.md 3).
+ */
+void
+bnc_store_token_touch(struct bnc_store *s, const char *id, int64_t now)
+{
+    struct bnc_store_bdb_touch a;
+    int64_t last;
+    int ret;
+
+    if (!bnc_store_bdb_id_ok(id) || s->st_readonly)
+        return;
+    if (bnc_store_bdb_enter(s) != BNC_STORE_OK)
+        return;
+    if (s->st_tokens_used == NULL)
+        goto out;
+    last = bnc_store_bdb_used_get(s, id);
+    if (last != 0 && now >= last && now - last < BNC_STORE_TOUCH_SECONDS)
+        goto out;
+    a.id = id;
+    a.now = now;
+    ret = bnc_store_bdb_txn(s, BNC_STORE_NOSYNC, bnc_store_bdb_touch_work,
+                            &a);
+    if (ret == DB_RUNRECOVERY)
+        bnc_store_bdb_mark_dead(s, "DB_RUNRECOVERY");
+    else if (ret != 0)
+        bnc_log(BNC_LOG_DEBUG, "store %s: recording the use of token %s: %s",
+                s->st_path, id, db_strerror(ret));
+out:
+    bnc_store_bdb_leave(s);
+}
+
+static int
+bnc_store_bdb_revoke_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    const char *id = arg;
+    DBT key;
+    int ret;
+
+    memset(&key, 0, sizeof(key));
+    key.data = (void *)id;
+    key.size = BNC_TOKEN_ID_LEN;
+    /* Through the secondary: removes the tokens.db record and both index
+     * entries. */
+    ret = s->st_tokens_by_id->del(s->st_tokens_by_id, t, &key, 0);
+    if (ret != 0)
+        return ret;
+    ret = s->st_tokens_used->del(s->st_tokens_used, t, &key, 0);
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int
+bnc_store_token_revoke(struct bnc_store *s, const char *id)
+{
+    int rc;
+
+    if (!bnc_store_bdb_id_ok(id))
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter_write(s, "token revoke");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_tokens == NULL)
+        rc = BNC_STORE_NOTFOUND;
+    else
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                                bnc_store_bdb_revoke_work,
+                                                (void *)id),
+                              "revoke token", id);
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+/*
+ * Deletes up to max tokens of a user through a cursor on tokens_by_user.db:
+ * a delete through a secondary cursor removes the tokens.db record and its
+ * other index entry; the tokens_used.db entry goes too. Repeatable: count
+ * restarts with every attempt.
+ */
+static int
+bnc_store_bdb_tdel_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_tdel *a = arg;
+    unsigned char ubuf[BNC_USER_NAME_MAX + 1], pbuf[32], idbuf[16];
+    DBT skey, pkey, pdata, ukey;
+    DBC *c = NULL;
+    size_t ulen = strlen(a->user);
+    int ret, cret;
+
+    a->count = 0;
+    if (s->st_tokens_by_user == NULL)
+        return 0;
+    if (ulen == 0 || ulen > BNC_USER_NAME_MAX)
+        return 0;
+    ret = s->st_tokens_by_user->cursor(s->st_tokens_by_user, t, &c, 0);
+    if (ret != 0)
+        return ret;
+    memcpy(ubuf, a->user, ulen);
+    memset(&skey, 0, sizeof(skey));
+    memset(&pkey, 0, sizeof(pkey));
+    memset(&pdata, 0, sizeof(pdata));
+    skey.data = ubuf;
+    skey.size = (u_int32_t)ulen;
+    skey.ulen = sizeof(ubuf);
+    skey.flags = DB_DBT_USERMEM;
+    pkey.data = pbuf;
+    pkey.ulen = sizeof(pbuf);
+    pkey.flags = DB_DBT_USERMEM;
+    /* Only the id is needed from the record. */
+    pdata.data = idbuf;
+    pdata.ulen = sizeof(idbuf);
+    pdata.doff = BNC_TOKEN_REC_ID_OFF;
+    pdata.dlen = BNC_TOKEN_ID_LEN;
+    pdata.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+    ret = c->pget(c, &skey, &pkey, &pdata, DB_SET | DB_RMW);
+    while (ret == 0 && (a->max == 0 || a->count < a->max)) {
+        if (pdata.size == BNC_TOKEN_ID_LEN) {
+            memset(&ukey, 0, sizeof(ukey));
+            ukey.data = idbuf;
+            ukey.size = BNC_TOKEN_ID_LEN;
+            ret = s->st_tokens_used->del(s->st_tokens_used, t, &ukey, 0);
+            if (ret != 0 && ret != DB_NOTFOUND)
+                break;
+        }
+        ret = c->del(c, 0);
+        if (ret != 0)
+            break;
+        a->count++;
+        ret = c->pget(c, &skey, &pkey, &pdata, DB_NEXT_DUP | DB_RMW);
+    }
+    if (ret == DB_NOTFOUND)
+        ret = 0;
+    cret = c->close(c);
+    return ret != 0 ? ret : cret;
+}
+
+int
+bnc_store_token_revoke_user(struct bnc_store *s, const char *user,
+                            size_t *count)
+{
+    struct bnc_store_bdb_tdel a;
+    size_t total = 0;
+    int rc;
+
+    if (count != NULL)
+        *count = 0;
+    if (user == NULL || user[0] == '\0' || strlen(user) > BNC_USER_NAME_MAX)
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter_write(s, "token revoke");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    /* Batches keep each transaction within the lock table, whatever the
+     * number of tokens: a user with a million of them is possible. */
+    a.user = user;
+    a.max = BNC_STORE_REVOKE_BATCH;
+    do {
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                                bnc_store_bdb_tdel_work, &a),
+                              "revoke tokens of user", user);
+        if (rc == BNC_STORE_OK)
+            total += a.count;
+    } while (rc == BNC_STORE_OK && a.count == a.max);
+    bnc_store_bdb_leave(s);
+    if (count != NULL)
+        *count = total;
+    if (rc == BNC_STORE_OK && total == 0)
+        rc = BNC_STORE_NOTFOUND;
+    return rc;
+}
+
+struct bnc_store_bdb_tlist {
+    struct bnc_store_bdb_item *it;
+    size_t n;
+    size_t cap;
+};
+
+static void
+bnc_store_bdb_tlist_push(struct bnc_store_bdb_tlist *l, void *val, size_t len)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap == 0 ? 64 : l->cap * 2;
+        l->it = bnc_realloc(l->it, l->cap * sizeof(*l->it));
+    }
+    memset(&l->it[l->n], 0, sizeof(l->it[l->n]));
+    l->it[l->n].val = val;
+    l->it[l->n].vlen = len;
+    l->n++;
+}
+
+/* All the records of one user, in one read-committed transaction (which
+ * keeps no lock on the pages it has left). */
+static int
+bnc_store_bdb_tlist_user(struct bnc_store *s, const char *user,
+                         struct bnc_store_bdb_tlist *l)
+{
+    DB_TXN *t = NULL;
+    DBC *c = NULL;
+    DBT key, data;
+    unsigned char ubuf[BNC_USER_NAME_MAX + 1];
+    size_t ulen = strlen(user);
+    u_int32_t op = DB_SET;
+    int ret, cret;
+
+    ret = s->st_env->txn_begin(s->st_env, NULL, &t,
+                               DB_TXN_NOWAIT | DB_READ_COMMITTED);
+    if (ret != 0)
+        return ret;
+    ret = s->st_tokens_by_user->cursor(s->st_tokens_by_user, t, &c, 0);
+    if (ret != 0) {
+        (void)t->abort(t);
+        return ret;
+    }
+    memcpy(ubuf, user, ulen);
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = ubuf;
+    key.size = (u_int32_t)ulen;
+    key.ulen = sizeof(ubuf);
+    key.flags = DB_DBT_USERMEM;
+    data.flags = DB_DBT_MALLOC;
+    for (;;) {
+        ret = c->get(c, &key, &data, op);
+        if (ret != 0)
+            break;
+        op = DB_NEXT_DUP;
+        bnc_store_bdb_tlist_push(l, data.data, data.size);
+        data.data = NULL;
+    }
+    cret = c->close(c);
+    if (ret == DB_NOTFOUND)
+        ret = 0;
+    if (ret == 0)
+        ret = cret;
+    if (ret == 0)
+        ret = t->commit(t, 0);
+    else
+        (void)t->abort(t);
+    return ret;
+}
+
+static int
+bnc_store_bdb_item_id_cmp(const void *a, const void *b)
+{
+    const struct bnc_store_bdb_item *x = a, *y = b;
+
+    /* Decoded later; a record too short to hold an id sorts first. */
+    if (x->vlen < 1 + BNC_TOKEN_ID_LEN || y->vlen < 1 + BNC_TOKEN_ID_LEN)
+        return (x->vlen >= 1 + BNC_TOKEN_ID_LEN) -
+               (y->vlen >= 1 + BNC_TOKEN_ID_LEN);
+    return memcmp((const unsigned char *)x->val + 1,
+                  (const unsigned char *)y->val + 1, BNC_TOKEN_ID_LEN);
+}
+
+/* Fills last_used (kept in the item's key slot) for every record. Runs
+ * under the handle lock. */
+static void
+bnc_store_bdb_items_used(struct bnc_store *s, struct bnc_store_bdb_item *it,
+                         size_t n)
+{
+    char id[BNC_TOKEN_ID_LEN + 1];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        it[i].aux = 0;
+        if (it[i].vlen < 1 + BNC_TOKEN_ID_LEN)
+            continue;
+        memcpy(id, (const unsigned char *)it[i].val + 1, BNC_TOKEN_ID_LEN);
+        id[BNC_TOKEN_ID_LEN] = '\0';
+        it[i].aux = bnc_store_bdb_used_get(s, id);
+    }
+}
+
+/* Decodes and delivers items; 1 if fn asked to stop, -1 on a bad record. */
+static int
+bnc_store_bdb_deliver(struct bnc_store *s, struct bnc_store_bdb_item *it,
+                      size_t n, int (*fn)(const struct bnc_token *t, void *arg),
+                      void *arg)
+{
+    struct bnc_token tk;
+    struct bnc_err err;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        bnc_err_clear(&err);
+        if (bnc_token_decode(it[i].val, it[i].vlen, &tk, &err) != 0) {
+            bnc_log(BNC_LOG_ERR, "store %s: list tokens: %s", s->st_path,
+                    err.msg);
+            return -1;
+        }
+        tk.last_used = it[i].aux;
+        if (fn(&tk, arg) != 0) {
+            bnc_token_cleanup(&tk);
+            return 1;
+        }
+        bnc_token_cleanup(&tk);
+    }
+    return 0;
+}
+
+static int
+bnc_store_bdb_foreach_user(struct bnc_store *s, const char *user,
+                           int (*fn)(const struct bnc_token *t, void *arg),
+                           void *arg)
+{
+    struct bnc_store_bdb_tlist l = {NULL, 0, 0};
+    int rc, ret, tries;
+
+    if (strlen(user) > BNC_USER_NAME_MAX || user[0] == '\0')
+        return BNC_STORE_OK;
+    for (tries = 0;; tries++) {
+        rc = bnc_store_bdb_enter(s);
+        if (rc != BNC_STORE_OK)
+            return rc;
+        if (s->st_tokens == NULL) {
+            bnc_store_bdb_leave(s);
+            return BNC_STORE_OK;
+        }
+        ret = bnc_store_bdb_tlist_user(s, user, &l);
+        if (ret == 0)
+            bnc_store_bdb_items_used(s, l.it, l.n);
+        bnc_store_bdb_leave(s);
+        if (ret == 0)
+            break;
+        bnc_store_bdb_items_free(l.it, l.n);
+        l.n = 0;
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES) {
+            free(l.it);
+            return bnc_store_bdb_rc(s, ret, "list tokens of user", user);
+        }
+        bnc_store_bdb_backoff(tries);
+    }
+    /* The index orders a user's tokens by digest: sort them by id. */
+    if (l.n > 1)
+        qsort(l.it, l.n, sizeof(*l.it), bnc_store_bdb_item_id_cmp);
+    rc = bnc_store_bdb_deliver(s, l.it, l.n, fn, arg) < 0 ? BNC_STORE_ERROR
+                                                          : BNC_STORE_OK;
+    bnc_store_bdb_items_free(l.it, l.n);
+    free(l.it);
+    return rc;
+}
+
+int
+bnc_store_token_foreach(struct bnc_store *s, const char *user,
+                        int (*fn)(const struct bnc_token *t, void *arg),
+                        void *arg)
+{
+    struct bnc_store_bdb_item it[BNC_STORE_FOREACH_BATCH];
+    struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
+    size_t n = 0;
+    int rc, ret, tries, d;
+
+    if (user != NULL)
+        return bnc_store_bdb_foreach_user(s, user, fn, arg);
+    /* Every token in id order: batches over tokens_by_id.db, whose cursor
+     * returns the primary records. */
+    for (;;) {
+        for (tries = 0;; tries++) {
+            rc = bnc_store_bdb_enter(s);
+            if (rc != BNC_STORE_OK)
+                goto out;
+            if (s->st_tokens == NULL) {
+                bnc_store_bdb_leave(s);
+                n = 0;
+                ret = 0;
+                break;
+            }
+            ret = bnc_store_bdb_batch(s, s->st_tokens_by_id,
+                                      last.key != NULL ? &last : NULL, it,
+                                      &n);
+            if (ret == 0)
+                bnc_store_bdb_items_used(s, it, n);
+            bnc_store_bdb_leave(s);
+            if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+                tries == BNC_STORE_RETRIES)
+                break;
+            bnc_store_bdb_backoff(tries);
+        }
+        if (ret != 0) {
+            rc = bnc_store_bdb_rc(s, ret, "list tokens", "");
+            goto out;
+        }
+        d = bnc_store_bdb_deliver(s, it, n, fn, arg);
+        if (d != 0 || n < BNC_STORE_FOREACH_BATCH) {
+            bnc_store_bdb_items_free(it, n);
+            rc = d < 0 ? BNC_STORE_ERROR : BNC_STORE_OK;
+            goto out;
+        }
+        free(last.key);
+        last.key = it[n - 1].key;
+        last.klen = it[n - 1].klen;
+        it[n - 1].key = NULL;
+        bnc_store_bdb_items_free(it, n);
+    }
+out:
+    free(last.key);
+    return rc;
+}
+
 /* ---- admin --------------------------------------------------------------- */
 
 static void
@@ -1683,6 +2505,29 @@ bnc_store_bdb_file_size(FILE *out, const char *dir, const char *file)
     free(path);
 }
 
+/* Key count of db (a full statistics walk, like the users line). */
+static int
+bnc_store_bdb_count(struct bnc_store *s, DB *db, uintmax_t *n)
+{
+    DB_BTREE_STAT *bsp = NULL;
+    DB_TXN *t;
+    int ret;
+
+    ret = s->st_env->txn_begin(s->st_env, NULL, &t,
+                               DB_TXN_NOWAIT | DB_READ_COMMITTED);
+    if (ret != 0)
+        return ret;
+    ret = db->stat(db, t, &bsp, 0);
+    if (ret == 0)
+        ret = t->commit(t, 0);
+    else
+        (void)t->abort(t);
+    if (ret == 0 && bsp != NULL)
+        *n = bsp->bt_nkeys;
+    free(bsp);
+    return ret;
+}
+
 static int
 bnc_store_bdb_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
 {
@@ -1696,6 +2541,7 @@ bnc_store_bdb_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
     uintmax_t logbytes = 0, total;
     struct stat st;
     size_t nlogs = 0;
+    uintmax_t tokens = 0;
     int ret, rc = -1, tries;
 
     fprintf(out, "store %s\n", s->st_path);
@@ -1725,10 +2571,20 @@ bnc_store_bdb_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
     fprintf(out, "  users            %lu (%lu pages of %lu bytes, %lu levels)\n",
             (unsigned long)bsp->bt_nkeys, (unsigned long)bsp->bt_pagecnt,
             (unsigned long)bsp->bt_pagesize, (unsigned long)bsp->bt_levels);
+    if (s->st_tokens != NULL &&
+        bnc_store_bdb_count(s, s->st_tokens, &tokens) == 0)
+        fprintf(out, "  tokens           %ju\n", tokens);
     fprintf(out, "files\n");
     bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_META_FILE);
     bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_USERS_FILE);
     bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_USERS_BY_ID_FILE);
+    if (s->st_tokens != NULL) {
+        bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_TOKENS_FILE);
+        bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_TOKENS_BY_ID_FILE);
+        bnc_store_bdb_file_size(out, s->st_path,
+                                BNC_STORE_TOKENS_BY_USER_FILE);
+        bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_TOKENS_USED_FILE);
+    }
     ret = env->log_archive(env, &logs, DB_ARCH_LOG);
     if (ret == 0 && logs != NULL) {
         for (lp = logs; *lp != NULL; lp++) {
@@ -1806,9 +2662,12 @@ bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
 int
 bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
 {
-    static const char *const files[] = {BNC_STORE_META_FILE,
-                                        BNC_STORE_USERS_FILE,
-                                        BNC_STORE_USERS_BY_ID_FILE, NULL};
+    static const char *const files[] = {
+        BNC_STORE_META_FILE,          BNC_STORE_USERS_FILE,
+        BNC_STORE_USERS_BY_ID_FILE,   BNC_STORE_TOKENS_FILE,
+        BNC_STORE_TOKENS_BY_ID_FILE,  BNC_STORE_TOKENS_BY_USER_FILE,
+        BNC_STORE_TOKENS_USED_FILE,   NULL};
+    struct stat st;
     DB *vdb;
     char *path;
     size_t i;
@@ -1825,6 +2684,12 @@ bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
         bnc_store_bdb_leave(s);
     }
     for (i = 0; files[i] != NULL; i++) {
+        path = bnc_store_bdb_join(s->st_path, files[i]);
+        if (stat(path, &st) != 0 && errno == ENOENT) {
+            free(path); /* a store without tokens yet */
+            continue;
+        }
+        free(path);
         /* A fresh handle outside the environment: verify must never run on
          * an open database handle, and the handle is gone afterwards. */
         ret = db_create(&vdb, NULL, 0);

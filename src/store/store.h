@@ -134,7 +134,8 @@ int bnc_token_encode(const struct bnc_token *t, unsigned char **out,
 int bnc_token_decode(const unsigned char *p, size_t len, struct bnc_token *t,
                      struct bnc_err *err);
 
-/* Stores a new token (t->id must be set and unique; EXISTS otherwise). */
+/* Stores a new token (t->id must be set and unique; EXISTS otherwise).
+ * NOTFOUND if t->user does not exist (checked in the same transaction). */
 int bnc_store_token_add(struct bnc_store *s, const struct bnc_token *t);
 /* Looks a token up by the SHA-256 of its key: one get. OK/NOTFOUND/ERROR. */
 int bnc_store_token_get(struct bnc_store *s, const unsigned char digest[32],
@@ -153,7 +154,9 @@ int bnc_store_token_revoke_user(struct bnc_store *s, const char *user,
 int bnc_store_token_foreach(struct bnc_store *s, const char *user,
                             int (*fn)(const struct bnc_token *t, void *arg),
                             void *arg);
-/* Bulk load for benchmarks and imports: n tokens in transactions of batch. */
+/* Bulk load for benchmarks and imports: n tokens in transactions of batch
+ * (DB_TXN_NOSYNC, one log flush at the end); stops at the first failing
+ * batch, keeping the earlier ones. */
 int bnc_store_token_add_many(struct bnc_store *s, const struct bnc_token *t,
                              size_t n, size_t batch);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto/ct.h"
+#include "store/codec.h"
 #include "store/store.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -46,99 +47,6 @@
 #define BNC_USER_DISPLAY_MAX 512
 #define BNC_USER_GROUPS_MAX 256
 #define BNC_GROUP_NAME_MAX 64
-
-/* Reading cursor over untrusted bytes: every read checks what is left. */
-struct bnc_user_rd {
-    const unsigned char *p;
-    size_t len;
-    size_t off;
-    struct bnc_err *err;
-};
-
-static void
-bnc_user_put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static void
-bnc_user_put_u64(unsigned char *p, uint64_t v)
-{
-    bnc_user_put_u32(p, (uint32_t)(v >> 32));
-    bnc_user_put_u32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-bnc_user_get_u32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
-}
-
-static uint64_t
-bnc_user_get_u64(const unsigned char *p)
-{
-    return ((uint64_t)bnc_user_get_u32(p) << 32) | bnc_user_get_u32(p + 4);
-}
-
-/* Checks that n more bytes are there before anything reads them. */
-static int
-bnc_user_rd_need(struct bnc_user_rd *rd, size_t n, const char *field)
-{
-    if (rd->len - rd->off < n) {
-        bnc_err_set(rd->err,
-                    "user record truncated: field '%s' needs %zu bytes at "
-                    "offset %zu, %zu left",
-                    field, n, rd->off, rd->len - rd->off);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-bnc_user_rd_u32(struct bnc_user_rd *rd, const char *field, uint32_t *out)
-{
-    if (bnc_user_rd_need(rd, 4, field) != 0)
-        return -1;
-    *out = bnc_user_get_u32(rd->p + rd->off);
-    rd->off += 4;
-    return 0;
-}
-
-/* A length-prefixed string of at most max bytes, copied and NUL-terminated. */
-static int
-bnc_user_rd_str(struct bnc_user_rd *rd, const char *field, size_t max,
-                char **out)
-{
-    uint32_t n;
-
-    if (bnc_user_rd_u32(rd, field, &n) != 0)
-        return -1;
-    if (n > max) {
-        bnc_err_set(rd->err,
-                    "user record field '%s' is %lu bytes, more than %zu",
-                    field, (unsigned long)n, max);
-        return -1;
-    }
-    if (bnc_user_rd_need(rd, n, field) != 0)
-        return -1;
-    if (memchr(rd->p + rd->off, '\0', n) != NULL) {
-        bnc_err_set(rd->err, "user record field '%s' contains a NUL byte",
-                    field);
-        return -1;
-    }
-    if (!bnc_utf8_valid(rd->p + rd->off, n)) {
-        bnc_err_set(rd->err, "user record field '%s' is not valid UTF-8",
-                    field);
-        return -1;
-    }
-    *out = bnc_strndup((const char *)rd->p + rd->off, n);
-    rd->off += n;
-    return 0;
-}
 
 void
 bnc_user_cleanup(struct bnc_user *u)
@@ -235,15 +143,6 @@ bnc_user_strlen0(const char *s)
     return s == NULL ? 0 : strlen(s);
 }
 
-static unsigned char *
-bnc_user_put_str(unsigned char *p, const char *s, size_t n)
-{
-    bnc_user_put_u32(p, (uint32_t)n);
-    if (n > 0)
-        memcpy(p + 4, s, n);
-    return p + 4 + n;
-}
-
 int
 bnc_user_encode(const struct bnc_user *u, unsigned char **out, size_t *len)
 {
@@ -293,23 +192,23 @@ bnc_user_encode(const struct bnc_user *u, unsigned char **out, size_t *len)
     buf = bnc_malloc(total);
     p = buf;
     *p++ = BNC_USER_RECORD_VERSION;
-    bnc_user_put_u32(p, u->id);
-    bnc_user_put_u64(p + 4, u->rev);
-    bnc_user_put_u64(p + 12, (uint64_t)u->created);
-    bnc_user_put_u64(p + 20, (uint64_t)u->changed);
-    bnc_user_put_u64(p + 28, (uint64_t)u->not_before);
+    bnc_codec_put_u32(p, u->id);
+    bnc_codec_put_u64(p + 4, u->rev);
+    bnc_codec_put_u64(p + 12, (uint64_t)u->created);
+    bnc_codec_put_u64(p + 20, (uint64_t)u->changed);
+    bnc_codec_put_u64(p + 28, (uint64_t)u->not_before);
     p[36] = (unsigned char)flags;
     p += 37;
-    p = bnc_user_put_str(p, u->name, name_len);
-    p = bnc_user_put_str(p, u->hash, hash_len);
+    p = bnc_codec_put_str(p, u->name, name_len);
+    p = bnc_codec_put_str(p, u->hash, hash_len);
     if (u->email != NULL)
-        p = bnc_user_put_str(p, u->email, email_len);
+        p = bnc_codec_put_str(p, u->email, email_len);
     if (u->display_name != NULL)
-        p = bnc_user_put_str(p, u->display_name, disp_len);
-    bnc_user_put_u32(p, (uint32_t)ngroups);
+        p = bnc_codec_put_str(p, u->display_name, disp_len);
+    bnc_codec_put_u32(p, (uint32_t)ngroups);
     p += 4;
     for (i = 0; i < ngroups; i++)
-        p = bnc_user_put_str(p, u->groups[i], strlen(u->groups[i]));
+        p = bnc_codec_put_str(p, u->groups[i], strlen(u->groups[i]));
     *out = buf;
     *len = (size_t)(p - buf);
     return 0;
@@ -319,7 +218,7 @@ int
 bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
                 struct bnc_err *err)
 {
-    struct bnc_user_rd rd = {p, len, 0, err};
+    struct bnc_codec_rd rd = {p, len, 0, err, "user record"};
     const char *why;
     uint32_t ngroups, i;
     unsigned flags;
@@ -342,13 +241,13 @@ bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
         goto out;
     }
     rd.off = 1;
-    if (bnc_user_rd_need(&rd, BNC_USER_FIXED_LEN - 1, "header") != 0)
+    if (bnc_codec_need(&rd, BNC_USER_FIXED_LEN - 1, "header") != 0)
         goto out;
-    u->id = bnc_user_get_u32(p + 1);
-    u->rev = bnc_user_get_u64(p + 5);
-    u->created = (int64_t)bnc_user_get_u64(p + 13);
-    u->changed = (int64_t)bnc_user_get_u64(p + 21);
-    u->not_before = (int64_t)bnc_user_get_u64(p + 29);
+    u->id = bnc_codec_get_u32(p + 1);
+    u->rev = bnc_codec_get_u64(p + 5);
+    u->created = (int64_t)bnc_codec_get_u64(p + 13);
+    u->changed = (int64_t)bnc_codec_get_u64(p + 21);
+    u->not_before = (int64_t)bnc_codec_get_u64(p + 29);
     flags = p[37];
     if ((flags & ~BNC_USER_FLAGS_KNOWN) != 0) {
         bnc_err_set(err, "user record has unknown flag bits 0x%02x",
@@ -357,22 +256,22 @@ bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
     }
     u->disabled = (flags & BNC_USER_FLAG_DISABLED) != 0;
     rd.off = BNC_USER_FIXED_LEN;
-    if (bnc_user_rd_str(&rd, "name", BNC_USER_NAME_MAX, &u->name) != 0)
+    if (bnc_codec_str(&rd, "name", BNC_USER_NAME_MAX, &u->name) != 0)
         goto out;
     if (!bnc_user_name_valid(u->name, &why)) {
         bnc_err_set(err, "user record name is invalid: %s", why);
         goto out;
     }
-    if (bnc_user_rd_str(&rd, "hash", BNC_USER_HASH_MAX, &u->hash) != 0)
+    if (bnc_codec_str(&rd, "hash", BNC_USER_HASH_MAX, &u->hash) != 0)
         goto out;
     if ((flags & BNC_USER_FLAG_EMAIL) != 0 &&
-        bnc_user_rd_str(&rd, "email", BNC_USER_EMAIL_MAX, &u->email) != 0)
+        bnc_codec_str(&rd, "email", BNC_USER_EMAIL_MAX, &u->email) != 0)
         goto out;
     if ((flags & BNC_USER_FLAG_DISPLAY) != 0 &&
-        bnc_user_rd_str(&rd, "display_name", BNC_USER_DISPLAY_MAX,
+        bnc_codec_str(&rd, "display_name", BNC_USER_DISPLAY_MAX,
                         &u->display_name) != 0)
         goto out;
-    if (bnc_user_rd_u32(&rd, "group count", &ngroups) != 0)
+    if (bnc_codec_u32(&rd, "group count", &ngroups) != 0)
         goto out;
     if (ngroups > BNC_USER_GROUPS_MAX) {
         bnc_err_set(err, "user record has %lu groups, more than %d",
@@ -391,7 +290,7 @@ bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
     if (ngroups > 0) {
         u->groups = bnc_calloc((size_t)ngroups + 1, sizeof(char *));
         for (i = 0; i < ngroups; i++) {
-            if (bnc_user_rd_str(&rd, "group", BNC_GROUP_NAME_MAX,
+            if (bnc_codec_str(&rd, "group", BNC_GROUP_NAME_MAX,
                                 &u->groups[i]) != 0)
                 goto out;
             if (!bnc_group_name_valid(u->groups[i])) {
