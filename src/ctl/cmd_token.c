@@ -375,6 +375,11 @@ bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         if (src != BNC_STORE_EXISTS)
             break;
     }
+    if (src == BNC_STORE_NOTFOUND) {
+        /* Deleted between our check and the write. */
+        bnc_ctl_errx("no such user '%s'", bnc_ctl_vis(&vis, user));
+        goto out;
+    }
     if (src != BNC_STORE_OK) {
         rc = bnc_ctl_token_store_failed(src, "store the token");
         goto out;

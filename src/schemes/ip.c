@@ -222,6 +222,10 @@ bnc_scheme_ip_check(void *state, const struct bnc_request *req,
      * resolved through [auth] trusted_proxies and nothing else. */
     if (!req->client_ok)
         return BNC_DECLINED;
+    /* Apache's authenticator role asks whether REMOTE_USER's password is
+     * right; a network says nothing about that. */
+    if (bnc_request_is_authenticator(req))
+        return BNC_DECLINED;
     for (i = 0; i < s->n; i++) {
         const struct bnc_ip_entry *e = &s->entries[i];
 

@@ -430,6 +430,10 @@ bnc_scheme_token_check(void *state, const struct bnc_request *req,
     size_t l1 = 0, l2 = 0;
     int parts;
 
+    /* Apache asking "is REMOTE_USER's password right?": a 200 from a token
+     * would vouch for a password nobody checked. Only basic answers. */
+    if (bnc_request_is_authenticator(req))
+        return BNC_DECLINED;
     parts = bnc_token_split(req->authorization, &p1, &l1, &p2, &l2);
     if (parts > 0 && l1 == t->kwlen && strncasecmp(p1, t->keyword, l1) == 0) {
         if (parts == 1) {

@@ -243,6 +243,21 @@ test_ip_forwarded_for_only_through_trusted_proxies(void)
     /* Garbage in the header: the proxy's own address stays the client. */
     bnc_t_expect(bnc_t_rt, "/x", "10.9.9.9", "not-an-address", NULL, 401,
                  ANON);
+    /* Apache's authenticator role asks about a password: a network is no
+     * answer to that. */
+    {
+        char *env[] = {"FCGI_ROLE=AUTHORIZER", "REQUEST_METHOD=GET",
+                       "REQUEST_URI=/x", "REMOTE_ADDR=192.0.2.5",
+                       "REMOTE_USER=monitor", "REMOTE_PASSWD=anything", NULL};
+        struct bnc_request req;
+        struct bnc_decision d;
+
+        bnc_request_init(&req, env);
+        bnc_decide(bnc_t_rt, &req, &d);
+        CU_ASSERT_EQUAL(d.status, 401);
+        CU_ASSERT_FALSE(d.authenticated);
+        bnc_decision_cleanup(&d);
+    }
     /* A server that sends the real client in REMOTE_ADDR is unaffected. */
     bnc_t_expect(bnc_t_rt, "/x", "192.0.2.5", "203.0.113.1", NULL, 200,
                  AS("monitor"));
