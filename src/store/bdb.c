@@ -595,7 +595,7 @@ bnc_store_bdb_write_config(const char *dir, uint64_t cache,
                  "process stopped,\n"
                  "# then run db5.3_recover -h DIR (doc/internals/store.md).\n"
                  "# The cache should hold tokens.db and users.db: raise it\n"
-                 "# for large token counts (about 140 MB per million).\n"
+                 "# for large token counts (about 200 MB per million).\n"
                  "set_cachesize %" PRIu64 " %" PRIu64 " 1\n"
                  "set_lk_detect DB_LOCK_DEFAULT\n"
                  "set_lg_max 10485760\n"
