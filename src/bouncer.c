@@ -289,6 +289,7 @@ main(int argc, char **argv)
     so.path = conf->store_path;
     so.cache_bytes = conf->store_cache_bytes;
     so.maintenance = !cgi;
+    so.revive = !cgi;
     bnc_err_clear(&err);
     bnc_main_store = bnc_store_open(&so, &err);
     if (bnc_main_store == NULL) {

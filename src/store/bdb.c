@@ -88,6 +88,7 @@ struct bnc_store {
      * take it twice (a public call never calls another one).
      */
     pthread_rwlock_t st_rw;
+    int st_revive;   /* reads that meet a panic reopen and retry (daemons) */
     /* Maintenance thread. */
     pthread_mutex_t st_mu;
     pthread_cond_t st_cond;
@@ -1194,6 +1195,7 @@ bnc_store_open(const struct bnc_store_opts *o, struct bnc_err *err)
 
     if (bnc_store_bdb_attach(s, err) != 0)
         goto out;
+    s->st_revive = o->revive != 0;
     if (o->maintenance && bnc_store_bdb_start_thread(s, err) != 0)
         goto out;
     ok = 1;
@@ -1283,6 +1285,29 @@ unlock:
     return rc;
 }
 
+/*
+ * The authorizer's reads do not wait for the main thread's next tick when
+ * they meet a panic: the first of them reopens the environment (the others
+ * wait on the handle lock and find it done) and each retries once, so the
+ * requests that arrive during a recovery are answered from the new
+ * environment instead of failing with 500. Only where opts->revive asks
+ * for it (the daemon): bouncerctl reports the error instead.
+ */
+static int
+bnc_store_bdb_revive(struct bnc_store *s)
+{
+    struct bnc_err err;
+
+    if (!s->st_revive)
+        return -1;
+    bnc_err_clear(&err);
+    if (bnc_store_recover(s, &err) != 0) {
+        bnc_log(BNC_LOG_ERR, "%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 int
 bnc_store_dead(const struct bnc_store *s)
 {
@@ -1315,9 +1340,9 @@ bnc_store_bdb_get_common(struct bnc_store *s, DB *db, const void *k,
     return ret == 0 ? BNC_STORE_OK : BNC_STORE_ERROR;
 }
 
-int
-bnc_store_user_get(struct bnc_store *s, const char *name,
-                   struct bnc_user *out)
+static int
+bnc_store_user_get_once(struct bnc_store *s, const char *name,
+                        struct bnc_user *out)
 {
     size_t n;
     int rc;
@@ -1342,8 +1367,19 @@ bnc_store_user_get(struct bnc_store *s, const char *name,
 }
 
 int
-bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
-                         struct bnc_user *out)
+bnc_store_user_get(struct bnc_store *s, const char *name,
+                   struct bnc_user *out)
+{
+    int rc = bnc_store_user_get_once(s, name, out);
+
+    if (rc == BNC_STORE_DEAD && bnc_store_bdb_revive(s) == 0)
+        rc = bnc_store_user_get_once(s, name, out);
+    return rc;
+}
+
+static int
+bnc_store_user_get_by_id_once(struct bnc_store *s, uint32_t id,
+                              struct bnc_user *out)
 {
     unsigned char k[4];
     char label[32];
@@ -1365,6 +1401,17 @@ bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
         bnc_user_cleanup(out);
         rc = BNC_STORE_ERROR;
     }
+    return rc;
+}
+
+int
+bnc_store_user_get_by_id(struct bnc_store *s, uint32_t id,
+                         struct bnc_user *out)
+{
+    int rc = bnc_store_user_get_by_id_once(s, id, out);
+
+    if (rc == BNC_STORE_DEAD && bnc_store_bdb_revive(s) == 0)
+        rc = bnc_store_user_get_by_id_once(s, id, out);
     return rc;
 }
 
@@ -1834,9 +1881,9 @@ bnc_store_bdb_used_get(struct bnc_store *s, const char *id)
     return v;
 }
 
-int
-bnc_store_token_get(struct bnc_store *s, const unsigned char digest[32],
-                    struct bnc_token *out)
+static int
+bnc_store_token_get_once(struct bnc_store *s, const unsigned char digest[32],
+                         struct bnc_token *out)
 {
     int rc;
 
@@ -1863,6 +1910,17 @@ bnc_store_token_get(struct bnc_store *s, const unsigned char digest[32],
         bnc_token_cleanup(out);
         rc = BNC_STORE_ERROR;
     }
+    return rc;
+}
+
+int
+bnc_store_token_get(struct bnc_store *s, const unsigned char digest[32],
+                    struct bnc_token *out)
+{
+    int rc = bnc_store_token_get_once(s, digest, out);
+
+    if (rc == BNC_STORE_DEAD && bnc_store_bdb_revive(s) == 0)
+        rc = bnc_store_token_get_once(s, digest, out);
     return rc;
 }
 

@@ -66,6 +66,8 @@ struct bnc_store_opts {
     int maintenance;           /* run a thread: failchk every 200 ms, checkpoint +
                                   log removal every 30 s */
     int readonly;              /* bouncer --check-config: refuse writes */
+    int revive;                /* reads that meet a panic reopen the store
+                                  and retry once (the daemon's choice) */
 };
 
 /* Opens (joins) the environment and databases. Clear errors in err for: a

@@ -1374,6 +1374,49 @@ test_holder_thread(void *arg)
     return NULL;
 }
 
+/* With revive on (the daemon's setting), the reads that meet a panic reopen
+ * the store themselves and succeed: no request waits for the main tick. */
+static void
+test_store_recover_revive(void)
+{
+    char *tmp = test_tmpdir();
+    char *path = test_path(tmp, "store");
+    struct bnc_store_opts o;
+    struct bnc_store *s;
+    struct bnc_user u;
+    struct bnc_token t;
+    unsigned char digest[32];
+    struct bnc_err err;
+
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.cache_bytes = TEST_CACHE;
+    o.create = 1;
+    o.maintenance = 1;
+    o.revive = 1;
+    bnc_err_clear(&err);
+    s = bnc_store_open(&o, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(test_add(s, "alice", "h") == BNC_STORE_OK);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    /* The first read after the panic reopens and answers. */
+    CU_ASSERT(bnc_store_user_get(s, "alice", &u) == BNC_STORE_OK);
+    CU_ASSERT(u.name != NULL && strcmp(u.name, "alice") == 0);
+    bnc_user_cleanup(&u);
+    CU_ASSERT(bnc_store_dead(s) == 0);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    CU_ASSERT(bnc_store_user_get_by_id(s, 1, &u) == BNC_STORE_OK);
+    bnc_user_cleanup(&u);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    memset(digest, 0x5a, sizeof(digest));
+    CU_ASSERT(bnc_store_token_get(s, digest, &t) == BNC_STORE_NOTFOUND);
+    bnc_token_cleanup(&t);
+    CU_ASSERT(bnc_store_dead(s) == 0);
+    bnc_store_close(s);
+    test_rmrf(tmp);
+    free(path);
+}
+
 /*
  * A thread that stays inside the store (here: a slow modify callback,
  * standing in for a thread stuck on a dead process's mutex) makes the
@@ -2049,6 +2092,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_store_deadlock", test_store_deadlock},
     {"test_store_recover", test_store_recover},
     {"test_store_recover_stuck", test_store_recover_stuck},
+    {"test_store_recover_revive", test_store_recover_revive},
     {"test_store_crash_holding_locks", test_store_crash_holding_locks},
     {"test_store_crash_random", test_store_crash_random},
     {"test_store_speed", test_store_speed},
