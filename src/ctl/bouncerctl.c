@@ -50,6 +50,10 @@ struct bnc_ctl_optdef {
     int takes_value;
 };
 
+/* The store this run opened, for bnc_ctl_store_dead(). */
+static struct bnc_store *bnc_ctl_open_store;
+static int bnc_ctl_tempfail;
+
 static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--group", BNC_CTL_O_GROUP, 1},
     {"--email", BNC_CTL_O_EMAIL, 1},
@@ -277,8 +281,10 @@ bnc_ctl_store(struct bnc_ctl *ctx, int create)
     o.create = create;
     o.maintenance = 0;
     o.readonly = 0;
+    o.revive = 1; /* reads that meet a recovery reopen and retry */
     bnc_err_clear(&err);
     ctx->store = bnc_store_open(&o, &err);
+    bnc_ctl_open_store = ctx->store;
     if (ctx->store == NULL) {
         if (err.set)
             bnc_ctl_errx("%s", err.msg);
@@ -607,6 +613,22 @@ out:
     return rc;
 }
 
+void
+bnc_ctl_store_dead(const char *what)
+{
+    struct bnc_err err;
+
+    bnc_ctl_tempfail = 1;
+    /* The commit may or may not have happened when the panic struck. */
+    bnc_ctl_errx("cannot %s: another process died inside the store and it "
+                 "had to be recovered; the change may not have been made: "
+                 "check, and run the command again", what);
+    bnc_err_clear(&err);
+    if (bnc_ctl_open_store != NULL &&
+        bnc_store_recover(bnc_ctl_open_store, &err) != 0)
+        bnc_ctl_errx("%s", err.msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -653,6 +675,8 @@ main(int argc, char **argv)
         goto usage;
     }
     rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);
+    if (rc != BNC_CTL_EXIT_OK && bnc_ctl_tempfail)
+        rc = BNC_CTL_EXIT_TEMPFAIL;
     bnc_store_close(ctx.store);
     bnc_conf_free(ctx.conf);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -206,8 +206,7 @@ static int
 bnc_ctl_token_store_failed(int rc, const char *what)
 {
     if (rc == BNC_STORE_DEAD)
-        bnc_ctl_errx("cannot %s: the store needs recovery (stop the bouncer "
-                     "processes and run it again)", what);
+        bnc_ctl_store_dead(what);
     else
         bnc_ctl_errx("cannot %s: store error", what);
     return BNC_CTL_EXIT_FAIL;

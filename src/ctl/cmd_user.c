@@ -115,10 +115,14 @@ bnc_ctl_store_failed(int rc, const char *what, const char *name)
         bnc_ctl_errx("no such user '%s'", bnc_ctl_vis(&vis, name));
     else if (rc == BNC_STORE_EXISTS)
         bnc_ctl_errx("user '%s' already exists", bnc_ctl_vis(&vis, name));
-    else if (rc == BNC_STORE_DEAD)
-        bnc_ctl_errx("cannot %s user '%s': the store needs recovery "
-                     "(stop the bouncer processes and run it again)",
-                     what, bnc_ctl_vis(&vis, name));
+    else if (rc == BNC_STORE_DEAD) {
+        struct bnc_buf w;
+
+        bnc_buf_init(&w);
+        bnc_buf_printf(&w, "%s user '%s'", what, bnc_ctl_vis(&vis, name));
+        bnc_ctl_store_dead(bnc_buf_str(&w));
+        bnc_buf_cleanup(&w);
+    }
     else
         bnc_ctl_errx("cannot %s user '%s': store error", what,
                      bnc_ctl_vis(&vis, name));
@@ -665,9 +669,10 @@ bnc_ctl_user_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     bnc_buf_putc(&l.out, '[');
     src = bnc_store_user_foreach(ctx->store, bnc_ctl_list_one, &l);
     if (src != BNC_STORE_OK) {
-        bnc_ctl_errx("cannot list users: %s",
-                     src == BNC_STORE_DEAD ? "the store needs recovery"
-                                           : "store error");
+        if (src == BNC_STORE_DEAD)
+            bnc_ctl_store_dead("list users");
+        else
+            bnc_ctl_errx("cannot list users: store error");
         goto out;
     }
     if (l.json) {

@@ -17,6 +17,9 @@
 #define BNC_CTL_EXIT_OK 0
 #define BNC_CTL_EXIT_FAIL 1
 #define BNC_CTL_EXIT_USAGE 2
+/* sysexits' EX_TEMPFAIL: the store was panicked by a process that died
+ * inside Berkeley DB and is being recovered; run the command again. */
+#define BNC_CTL_EXIT_TEMPFAIL 75
 
 /* Longest password accepted, in bytes. Argon2 takes any length, but a
  * bound keeps the buffers on the stack, where they are wiped. */
@@ -77,6 +80,9 @@ struct bnc_ctl {
 
 /* Messages: "bouncerctl: ..." on stderr. */
 void bnc_ctl_errx(const char *fmt, ...) BNC_PRINTF(1, 2);
+/* Reports a store that needs recovery (BNC_STORE_DEAD) for "cannot WHAT":
+ * recovers it for the next command and makes the exit status 75. */
+void bnc_ctl_store_dead(const char *what);
 void bnc_ctl_warnx(const char *fmt, ...) BNC_PRINTF(1, 2);
 /* Returns s with control bytes and backslashes shown as \xNN / \\, for
  * quoting user input in messages. The string lives in b (reset first). */

@@ -97,6 +97,18 @@ writer() {
         printf '%s\n' "$pid" >"$T/ctl.pid"
         wait "$pid"
         rc=$?
+        # 75 (EX_TEMPFAIL) = the store was being recovered after a process
+        # died inside it; the documented answer is to run the command again.
+        # "already exists" then means the first attempt did commit.
+        if [ "$rc" -eq 75 ]; then
+            printf 'pw-%s\n' "$name" | BOUNCER_HOME=$STORE "$BIN_CTL" user add "$name" \
+                --group load --password-stdin >>"$T/log/writer.log" 2>&1
+            rc=$?
+            if [ "$rc" -ne 0 ] && BOUNCER_HOME=$STORE "$BIN_CTL" user show "$name" >/dev/null 2>&1; then
+                rc=0
+            fi
+            echo "$name: retried after exit 75, now $rc" >>"$T/log/writer.log"
+        fi
         printf '%s %s %s\n' "$name" "$rc" "$(now_ms)" >>"$T/added.txt"
     done
     : >"$T/ctl.pid"
