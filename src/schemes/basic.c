@@ -1,36 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /* HTTP Basic (RFC 7617) against the users database, with DRF's parsing and
  * wording, the verified-credential cache, and re-hashing of legacy hashes. */
-#include <errno.h>
-#include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "auth/credcache.h"
+#include "auth/pwcheck.h"
 #include "auth/registry.h"
 #include "auth/scheme.h"
 #include "conf/conf.h"
 #include "crypto/ct.h"
-#include "crypto/password.h"
 #include "fcgi/request.h"
-#include "log/log.h"
-#include "store/store.h"
 #include "util/b64.h"
 #include "util/buf.h"
 #include "util/mem.h"
 #include "util/str.h"
 
 struct bnc_basic {
-    struct bnc_store *store;
     char *realm;
-    struct bnc_argon2_params argon2;
-    int rehash;
     size_t max_length;           /* decoded "user:password" bytes */
-    struct bnc_credcache *cache;
-    atomic_llong dummy_ns;       /* cost of the last dummy verification */
+    struct bnc_pwcheck *pw;      /* store, Argon2 cost, cache, padding */
 };
 
 /* DRF's messages (compat.md 2), kept verbatim. */
@@ -42,8 +32,7 @@ struct bnc_basic {
 #define BNC_BASIC_LONG "Invalid basic header. Credentials too long."
 #define BNC_BASIC_BADCHAR \
     "Invalid basic header. Credentials contain invalid characters."
-#define BNC_BASIC_WRONG "Invalid username/password."
-#define BNC_BASIC_INACTIVE "User inactive or deleted."
+#define BNC_BASIC_WRONG BNC_PWCHECK_WRONG
 #define BNC_CODE_FAILED "authentication_failed"
 
 static int bnc_scheme_basic_configure(const struct bnc_scheme_host *host,
@@ -54,7 +43,6 @@ static enum bnc_verdict bnc_scheme_basic_check(void *state,
                                                struct bnc_result *res);
 static int bnc_scheme_basic_challenge(void *state, struct bnc_buf *out);
 static void bnc_scheme_basic_destroy(void *state);
-static void bnc_basic_dummy(struct bnc_basic *b, const char *pw, size_t pwlen);
 
 const struct bnc_scheme bnc_scheme_basic = {
     "basic",
@@ -75,9 +63,6 @@ bnc_scheme_basic_configure(const struct bnc_scheme_host *host,
     uint64_t ttl = 60, size = 1024, maxlen = 4096;
     int rc = 0;
 
-    b->store = host->store;
-    b->argon2 = host->conf->argon2;
-    b->rehash = host->conf->rehash;
     rc |= bnc_conf_get_str(host->conf, section, "realm", realm, &realm, d);
     rc |= bnc_conf_get_duration(host->conf, section, "cache_ttl", 60, 0,
                                 86400, &ttl, d);
@@ -97,10 +82,9 @@ bnc_scheme_basic_configure(const struct bnc_scheme_host *host,
     b->realm = bnc_strdup(realm ? realm : "bouncer");
     b->max_length = (size_t)maxlen;
     /* ttl 0 disables the cache: every request pays the hash. */
-    b->cache = bnc_credcache_new(ttl > 0 ? (size_t)size : 0, (unsigned)ttl);
-    /* Measure the dummy once now, so failures are padded from the start. */
-    if (host->store != NULL)
-        bnc_basic_dummy(b, "x", 1);
+    b->pw = bnc_pwcheck_new(host->store, &host->conf->argon2,
+                            host->conf->rehash, ttl > 0 ? (size_t)size : 0,
+                            (unsigned)ttl);
     *statep = b;
     return 0;
 }
@@ -112,7 +96,7 @@ bnc_scheme_basic_destroy(void *state)
 
     if (b == NULL)
         return;
-    bnc_credcache_free(b->cache);
+    bnc_pwcheck_free(b->pw);
     free(b->realm);
     free(b);
 }
@@ -178,156 +162,6 @@ bnc_basic_split(const char *h, const char **p1, size_t *l1, const char **p2,
     return n;
 }
 
-struct bnc_basic_rehash {
-    const char *old_hash;
-    char *new_hash;
-};
-
-/* Replaces the hash only if it is still the one we verified: a concurrent
- * "bouncerctl user passwd" must win. */
-static int
-bnc_basic_rehash_fn(struct bnc_user *u, void *arg)
-{
-    struct bnc_basic_rehash *rh = arg;
-
-    if (u->hash == NULL || strcmp(u->hash, rh->old_hash) != 0)
-        return 1;
-    bnc_str_wipe_free(u->hash);
-    u->hash = bnc_strdup(rh->new_hash);
-    return 0;
-}
-
-static void
-bnc_basic_rehash(struct bnc_basic *b, const struct bnc_user *u,
-                 const char *pw, size_t pwlen)
-{
-    struct bnc_basic_rehash rh = {u->hash, NULL};
-    const char *old = bnc_password_format(u->hash);
-    int rc;
-
-    if (bnc_password_hash(&b->argon2, pw, pwlen, &rh.new_hash) != 0) {
-        bnc_log(BNC_LOG_WARN, "re-hash of user %s failed: argon2", u->name);
-        return;
-    }
-    /* The authorizer's own writes may use WRITE_NOSYNC (berkeley-db.md 4):
-     * a lost re-hash only means the old hash stays one more login. */
-    rc = bnc_store_user_modify(b->store, u->name, bnc_basic_rehash_fn, &rh,
-                               BNC_STORE_NOSYNC);
-    if (rc == BNC_STORE_OK)
-        bnc_log(BNC_LOG_INFO, "user %s: password re-hashed from %s to argon2id",
-                u->name, old ? old : "?");
-    else if (rc != BNC_STORE_NOTFOUND)
-        bnc_log(BNC_LOG_WARN, "user %s: re-hash not stored (store code %d)",
-                u->name, rc);
-    bnc_str_wipe_free(rh.new_hash);
-}
-
-/* The cache entry's version: the record revision AND the user id, because a
- * user deleted and added again starts over at revision 1 with a new id and
- * must not inherit the old password's cache entry. */
-static uint64_t
-bnc_basic_version(const struct bnc_user *u)
-{
-    return (uint64_t)u->id << 32 ^ u->rev;
-}
-
-/* A failed check costs at least what an unknown user costs (one dummy
- * Argon2id at the configured cost): otherwise a user whose imported legacy
- * hash is fast to check ({SHA}, apr1, cheap bcrypt) would show that the
- * name exists. */
-static void
-bnc_basic_pad(struct bnc_basic *b, const struct timespec *start)
-{
-    struct timespec now, rest;
-    long long spent, want = atomic_load(&b->dummy_ns);
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    spent = (long long)(now.tv_sec - start->tv_sec) * 1000000000LL +
-            (now.tv_nsec - start->tv_nsec);
-    if (want <= spent)
-        return;
-    rest.tv_sec = (time_t)((want - spent) / 1000000000LL);
-    rest.tv_nsec = (long)((want - spent) % 1000000000LL);
-    while (nanosleep(&rest, &rest) != 0 && errno == EINTR)
-        ;
-}
-
-/* Runs the dummy verification and remembers how long it took. */
-static void
-bnc_basic_dummy(struct bnc_basic *b, const char *pw, size_t pwlen)
-{
-    struct timespec t0, t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    bnc_password_dummy(&b->argon2, pw, pwlen);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    atomic_store(&b->dummy_ns, (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
-                                   (t1.tv_nsec - t0.tv_nsec));
-}
-
-/* Verifies (user, pw) against the store. */
-static enum bnc_verdict
-bnc_basic_verify(struct bnc_basic *b, const char *user, const char *pw,
-                 size_t pwlen, struct bnc_result *res)
-{
-    struct bnc_user u;
-    struct timespec start;
-    enum bnc_pw_result pr;
-    int rc, rehash = 0;
-
-    memset(&u, 0, sizeof(u));
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    rc = bnc_store_user_get(b->store, user, &u);
-    if (rc == BNC_STORE_NOTFOUND) {
-        /* Unknown users cost a full verification: no timing oracle. */
-        bnc_basic_dummy(b, pw, pwlen);
-        bnc_result_reason(res, "unknown user");
-        return bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
-    }
-    if (rc != BNC_STORE_OK) {
-        bnc_result_reason(res, "store error reading user (code %d)", rc);
-        return BNC_ERROR;
-    }
-    if (bnc_credcache_hit(b->cache, u.name, pw, pwlen, bnc_basic_version(&u))) {
-        pr = BNC_PW_MATCH;
-        bnc_result_reason(res, "cached credential");
-    } else {
-        pr = bnc_password_verify(u.hash ? u.hash : "", pw, pwlen, &b->argon2,
-                                 &rehash);
-        if (pr == BNC_PW_BADHASH)
-            bnc_basic_dummy(b, pw, pwlen);
-        if (pr == BNC_PW_MATCH && !u.disabled)
-            bnc_credcache_put(b->cache, u.name, pw, pwlen,
-                              bnc_basic_version(&u));
-        bnc_result_reason(res, "password verified");
-    }
-    if (pr == BNC_PW_ERROR) {
-        bnc_result_reason(res, "password verification failed (resources)");
-        bnc_user_cleanup(&u);
-        return BNC_ERROR;
-    }
-    if (pr != BNC_PW_MATCH) {
-        bnc_result_reason(res, pr == BNC_PW_BADHASH
-                                   ? "stored hash unusable or unsupported"
-                                   : "wrong password");
-        bnc_user_cleanup(&u);
-        bnc_basic_pad(b, &start);
-        return bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
-    }
-    /* Only someone who knows the password learns that the account is off
-     * (DRF: authenticate, then is_active). */
-    if (u.disabled) {
-        bnc_result_reason(res, "user disabled");
-        bnc_user_cleanup(&u);
-        return bnc_result_deny(res, 401, BNC_BASIC_INACTIVE, BNC_CODE_FAILED);
-    }
-    if (rehash && b->rehash)
-        bnc_basic_rehash(b, &u, pw, pwlen);
-    bnc_identity_from_user(&res->id, &u, "Basic");
-    bnc_user_cleanup(&u);
-    return BNC_ALLOW;
-}
-
 static enum bnc_verdict
 bnc_scheme_basic_check(void *state, const struct bnc_request *req,
                        struct bnc_result *res)
@@ -347,8 +181,8 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
     if (bnc_request_is_authenticator(req)) {
         if (*req->remote_user == '\0' || *req->remote_passwd == '\0' ||
             bnc_has_ctl(req->remote_user, strlen(req->remote_user))) {
-            bnc_password_dummy(&b->argon2, req->remote_passwd,
-                               strlen(req->remote_passwd));
+            bnc_pwcheck_dummy(b->pw, req->remote_passwd,
+                              strlen(req->remote_passwd));
             bnc_result_reason(res, "authenticator role: empty or unprintable "
                               "user or password");
             return bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
@@ -356,7 +190,7 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
         if (strlen(req->remote_user) + strlen(req->remote_passwd) + 1 >
             b->max_length)
             return bnc_result_deny(res, 401, BNC_BASIC_LONG, BNC_CODE_FAILED);
-        return bnc_basic_verify(b, req->remote_user, req->remote_passwd,
+        return bnc_pwcheck_verify(b->pw, req->remote_user, req->remote_passwd,
                                 strlen(req->remote_passwd), res);
     }
     parts = bnc_basic_split(req->authorization, &kw, &kwlen, &cred, &credlen);
@@ -406,12 +240,12 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
     pw = utf8 + (colon - utf8) + 1;
     if (*utf8 == '\0' || bnc_has_ctl(utf8, strlen(utf8))) {
         /* Such a name can never exist; still spend the hash time. */
-        bnc_password_dummy(&b->argon2, pw, strlen(pw));
+        bnc_pwcheck_dummy(b->pw, pw, strlen(pw));
         bnc_result_reason(res, "empty or unprintable user name");
         v = bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
         goto out;
     }
-    v = bnc_basic_verify(b, utf8, pw, strlen(pw), res);
+    v = bnc_pwcheck_verify(b->pw, utf8, pw, strlen(pw), res);
 out:
     if (dec != NULL) {
         bnc_memzero(dec, cap + 1);

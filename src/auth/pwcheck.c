@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* Password checks against the store, shared by Basic and the login page. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/credcache.h"
+#include "auth/pwcheck.h"
+#include "crypto/ct.h"
+#include "crypto/password.h"
+#include "log/log.h"
+#include "store/store.h"
+#include "util/mem.h"
+
+struct bnc_pwcheck {
+    struct bnc_store *store;
+    struct bnc_argon2_params argon2;
+    int rehash;
+    struct bnc_credcache *cache;
+    atomic_llong dummy_ns;       /* cost of the last dummy verification */
+};
+
+struct bnc_pwcheck *
+bnc_pwcheck_new(struct bnc_store *store, const struct bnc_argon2_params *argon2,
+                int rehash, size_t cache_size, unsigned cache_ttl)
+{
+    struct bnc_pwcheck *c = bnc_calloc(1, sizeof(*c));
+
+    c->store = store;
+    c->argon2 = *argon2;
+    c->rehash = rehash;
+    c->cache = bnc_credcache_new(cache_size, cache_ttl);
+    atomic_init(&c->dummy_ns, 0);
+    /* Measure the dummy once now, so failures are padded from the start. */
+    if (store != NULL)
+        bnc_pwcheck_dummy(c, "x", 1);
+    return c;
+}
+
+void
+bnc_pwcheck_free(struct bnc_pwcheck *c)
+{
+    if (c == NULL)
+        return;
+    bnc_credcache_free(c->cache);
+    free(c);
+}
+
+struct bnc_pwcheck_rehash {
+    const char *old_hash;
+    char *new_hash;
+};
+
+/* Replaces the hash only if it is still the one we verified: a concurrent
+ * "bouncerctl user passwd" must win. */
+static int
+bnc_pwcheck_rehash_fn(struct bnc_user *u, void *arg)
+{
+    struct bnc_pwcheck_rehash *rh = arg;
+
+    if (u->hash == NULL || strcmp(u->hash, rh->old_hash) != 0)
+        return 1;
+    bnc_str_wipe_free(u->hash);
+    u->hash = bnc_strdup(rh->new_hash);
+    return 0;
+}
+
+static void
+bnc_pwcheck_rehash(struct bnc_pwcheck *b, const struct bnc_user *u,
+                 const char *pw, size_t pwlen)
+{
+    struct bnc_pwcheck_rehash rh = {u->hash, NULL};
+    const char *old = bnc_password_format(u->hash);
+    int rc;
+
+    if (bnc_password_hash(&b->argon2, pw, pwlen, &rh.new_hash) != 0) {
+        bnc_log(BNC_LOG_WARN, "re-hash of user %s failed: argon2", u->name);
+        return;
+    }
+    /* The authorizer's own writes may use WRITE_NOSYNC (berkeley-db.md 4):
+     * a lost re-hash only means the old hash stays one more login. */
+    rc = bnc_store_user_modify(b->store, u->name, bnc_pwcheck_rehash_fn, &rh,
+                               BNC_STORE_NOSYNC);
+    if (rc == BNC_STORE_OK)
+        bnc_log(BNC_LOG_INFO, "user %s: password re-hashed from %s to argon2id",
+                u->name, old ? old : "?");
+    else if (rc != BNC_STORE_NOTFOUND)
+        bnc_log(BNC_LOG_WARN, "user %s: re-hash not stored (store code %d)",
+                u->name, rc);
+    bnc_str_wipe_free(rh.new_hash);
+}
+
+/* The cache entry's version: the record revision AND the user id, because a
+ * user deleted and added again starts over at revision 1 with a new id and
+ * must not inherit the old password's cache entry. */
+static uint64_t
+bnc_pwcheck_version(const struct bnc_user *u)
+{
+    return (uint64_t)u->id << 32 ^ u->rev;
+}
+
+/* A failed check costs at least what an unknown user costs (one dummy
+ * Argon2id at the configured cost): otherwise a user whose imported legacy
+ * hash is fast to check ({SHA}, apr1, cheap bcrypt) would show that the
+ * name exists. */
+static void
+bnc_pwcheck_pad(struct bnc_pwcheck *b, const struct timespec *start)
+{
+    struct timespec now, rest;
+    long long spent, want = atomic_load(&b->dummy_ns);
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    spent = (long long)(now.tv_sec - start->tv_sec) * 1000000000LL +
+            (now.tv_nsec - start->tv_nsec);
+    if (want <= spent)
+        return;
+    rest.tv_sec = (time_t)((want - spent) / 1000000000LL);
+    rest.tv_nsec = (long)((want - spent) % 1000000000LL);
+    while (nanosleep(&rest, &rest) != 0 && errno == EINTR)
+        ;
+}
+
+/* Runs the dummy verification and remembers how long it took. */
+void
+bnc_pwcheck_dummy(struct bnc_pwcheck *b, const char *pw, size_t pwlen)
+{
+    struct timespec t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bnc_password_dummy(&b->argon2, pw, pwlen);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    atomic_store(&b->dummy_ns, (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                   (t1.tv_nsec - t0.tv_nsec));
+}
+
+enum bnc_verdict
+bnc_pwcheck_verify(struct bnc_pwcheck *b, const char *user, const char *pw,
+                   size_t pwlen, struct bnc_result *res)
+{
+    return bnc_pwcheck_verify_user(b, user, pw, pwlen, res, NULL);
+}
+
+enum bnc_verdict
+bnc_pwcheck_verify_user(struct bnc_pwcheck *b, const char *user,
+                        const char *pw, size_t pwlen, struct bnc_result *res,
+                        struct bnc_user *out)
+{
+    struct bnc_user u;
+    struct timespec start;
+    enum bnc_pw_result pr;
+    int rc, rehash = 0;
+
+    memset(&u, 0, sizeof(u));
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    rc = bnc_store_user_get(b->store, user, &u);
+    if (rc == BNC_STORE_NOTFOUND) {
+        /* Unknown users cost a full verification: no timing oracle. */
+        bnc_pwcheck_dummy(b, pw, pwlen);
+        bnc_result_reason(res, "unknown user");
+        return bnc_result_deny(res, 401, BNC_PWCHECK_WRONG, "authentication_failed");
+    }
+    if (rc != BNC_STORE_OK) {
+        bnc_result_reason(res, "store error reading user (code %d)", rc);
+        return BNC_ERROR;
+    }
+    if (bnc_credcache_hit(b->cache, u.name, pw, pwlen, bnc_pwcheck_version(&u))) {
+        pr = BNC_PW_MATCH;
+        bnc_result_reason(res, "cached credential");
+    } else {
+        pr = bnc_password_verify(u.hash ? u.hash : "", pw, pwlen, &b->argon2,
+                                 &rehash);
+        if (pr == BNC_PW_BADHASH)
+            bnc_pwcheck_dummy(b, pw, pwlen);
+        if (pr == BNC_PW_MATCH && !u.disabled)
+            bnc_credcache_put(b->cache, u.name, pw, pwlen,
+                              bnc_pwcheck_version(&u));
+        bnc_result_reason(res, "password verified");
+    }
+    if (pr == BNC_PW_ERROR) {
+        bnc_result_reason(res, "password verification failed (resources)");
+        bnc_user_cleanup(&u);
+        return BNC_ERROR;
+    }
+    if (pr != BNC_PW_MATCH) {
+        bnc_result_reason(res, pr == BNC_PW_BADHASH
+                                   ? "stored hash unusable or unsupported"
+                                   : "wrong password");
+        bnc_user_cleanup(&u);
+        bnc_pwcheck_pad(b, &start);
+        return bnc_result_deny(res, 401, BNC_PWCHECK_WRONG, "authentication_failed");
+    }
+    /* Only someone who knows the password learns that the account is off
+     * (DRF: authenticate, then is_active). */
+    if (u.disabled) {
+        bnc_result_reason(res, "user disabled");
+        bnc_user_cleanup(&u);
+        return bnc_result_deny(res, 401, BNC_PWCHECK_INACTIVE, "authentication_failed");
+    }
+    if (rehash && b->rehash)
+        bnc_pwcheck_rehash(b, &u, pw, pwlen);
+    bnc_identity_from_user(&res->id, &u, "Basic");
+    if (out != NULL)
+        *out = u; /* moved */
+    else
+        bnc_user_cleanup(&u);
+    return BNC_ALLOW;
+}
+
