@@ -162,6 +162,66 @@ int bnc_store_token_foreach(struct bnc_store *s, const char *user,
 int bnc_store_token_add_many(struct bnc_store *s, const struct bnc_token *t,
                              size_t n, size_t batch);
 
+/* ---- Sessions (DRF SessionAuthentication behind Apache and lighttpd) -----
+ * sessions.db: key = SHA-256 of the session id (the cookie value, never
+ * stored), value = encoded session record. Secondary indexes by public id
+ * (sessions_by_id.db) and by user (sessions_by_user.db, duplicates).
+ * Last-seen times live in sessions_seen.db (write-hot, separate file),
+ * updated at most once a minute per session. Logins are the authorizer's
+ * own writes: DB_TXN_WRITE_NOSYNC, which survives a killed process. */
+#define BNC_SESSION_RECORD_VERSION 1
+#define BNC_SESSION_ID_LEN 16       /* "ss_" + 13 base32 chars: public, safe to log */
+
+struct bnc_session {
+    char id[BNC_SESSION_ID_LEN + 1];  /* public identifier */
+    unsigned char digest[32];         /* SHA-256 of the secret session id */
+    char *user;                       /* user name */
+    int64_t created;
+    int64_t last_seen;                /* from sessions_seen.db (get fills it); 0 = never */
+    int64_t idle_timeout;             /* seconds without use before it ends; 0 = none */
+    int64_t expires;                  /* absolute end (unix seconds) */
+    unsigned char csrf[32];           /* the session's CSRF secret */
+    char *client;                     /* address at login, for display */
+    char *user_agent;                 /* at login, for display (truncated to 256) */
+    char *device;                     /* bound device id, NULL = none */
+};
+
+void bnc_session_cleanup(struct bnc_session *t);  /* wipes csrf */
+int bnc_session_encode(const struct bnc_session *t, unsigned char **out,
+                       size_t *len);
+int bnc_session_decode(const unsigned char *p, size_t len,
+                       struct bnc_session *t, struct bnc_err *err);
+
+/* Stores a new session (id unique, EXISTS otherwise; NOTFOUND if the user
+ * does not exist), with the given durability; last_seen = created. */
+int bnc_store_session_add(struct bnc_store *s, const struct bnc_session *t,
+                          enum bnc_store_sync sync);
+/* By the SHA-256 of the secret id; fills last_seen (two gets). */
+int bnc_store_session_get(struct bnc_store *s, const unsigned char digest[32],
+                          struct bnc_session *out);
+int bnc_store_session_get_by_id(struct bnc_store *s, const char *id,
+                                struct bnc_session *out);
+/* Records a use at now unless one was recorded less than 60 s ago
+ * (NOSYNC). Never fails the request. */
+void bnc_store_session_touch(struct bnc_store *s, const char *id, int64_t now);
+/* Ends one session (logout: by digest; admin: by id) or all of a user's.
+ * NOTFOUND if none. *count may be NULL. */
+int bnc_store_session_del(struct bnc_store *s, const unsigned char digest[32],
+                          enum bnc_store_sync sync);
+int bnc_store_session_revoke(struct bnc_store *s, const char *id);
+int bnc_store_session_revoke_user(struct bnc_store *s, const char *user,
+                                  size_t *count);
+/* Sessions of user (NULL = all), copies with last_seen, in id order. */
+int bnc_store_session_foreach(struct bnc_store *s, const char *user,
+                              int (*fn)(const struct bnc_session *t, void *arg),
+                              void *arg);
+/* Bulk load for benchmarks (NOSYNC batches, one log flush at the end). */
+int bnc_store_session_add_many(struct bnc_store *s,
+                               const struct bnc_session *t, size_t n,
+                               size_t batch);
+/* Removes sessions past expires or idle, as of now; *count removed. */
+int bnc_store_session_gc(struct bnc_store *s, int64_t now, size_t *count);
+
 /* Admin: human-readable statistics, verification, hot backup into dir
  * (which must not exist or be empty). 0 or -1 with err. */
 int bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err);
