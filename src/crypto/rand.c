@@ -7,6 +7,8 @@
 #include "crypto/rand.h"
 
 #include <limits.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <openssl/rand.h>
 
@@ -31,5 +33,31 @@ bnc_rand_bytes(void *buf, size_t n)
         p += chunk;
         left -= (size_t)chunk;
     }
+    return 0;
+}
+
+int
+bnc_rand_id(const char *prefix, char *out, size_t size)
+{
+    static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+    size_t plen = strlen(prefix), i;
+    unsigned char r[8];
+    uint64_t v = 0;
+
+    if (size < plen + 14)
+        return -1;
+    if (bnc_rand_bytes(r, sizeof(r)) != 0)
+        return -1;
+    for (i = 0; i < sizeof(r); i++)
+        v = (v << 8) | r[i];
+    memcpy(out, prefix, plen);
+    /* 13 digits of 5 bits = 65 bits: the first carries the top 4. */
+    for (i = 0; i < 13; i++) {
+        unsigned shift = (unsigned)(60 - 5 * i);
+
+        out[plen + i] = b32[i == 0 ? (v >> 60) & 0x0f : (v >> shift) & 0x1f];
+    }
+    out[plen + 13] = '\0';
+    bnc_memzero(r, sizeof(r));
     return 0;
 }

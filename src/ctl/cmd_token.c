@@ -18,7 +18,6 @@
 
 #define BNC_CTL_TOKEN_KEY_BYTES 32      /* 256 bits */
 #define BNC_CTL_TOKEN_KEY_CHARS 43      /* base64url, no padding */
-#define BNC_CTL_TOKEN_ID_BYTES 8
 #define BNC_CTL_TOKEN_SCOPE_MAX 64
 #define BNC_CTL_TOKEN_SCOPES_MAX 64
 #define BNC_CTL_TOKEN_CIDRS_MAX 64
@@ -244,33 +243,6 @@ bnc_ctl_token_user(struct bnc_ctl *ctx, const char *name, int must_be_enabled,
     return rc;
 }
 
-/* "tk_" + 13 base32 characters (RFC 4648 alphabet, lower case) of 8 random
- * bytes: 64 bits, enough that ids never collide in practice (add retries
- * anyway). */
-static int
-bnc_ctl_token_new_id(char id[BNC_TOKEN_ID_LEN + 1])
-{
-    static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
-    unsigned char r[BNC_CTL_TOKEN_ID_BYTES];
-    uint64_t v = 0;
-    size_t i;
-
-    if (bnc_rand_bytes(r, sizeof(r)) != 0)
-        return -1;
-    for (i = 0; i < sizeof(r); i++)
-        v = (v << 8) | r[i];
-    memcpy(id, "tk_", 3);
-    /* 13 digits of 5 bits = 65 bits: the first carries the top 4. */
-    for (i = 0; i < 13; i++) {
-        unsigned shift = (unsigned)(60 - 5 * i);
-
-        id[3 + i] = b32[i == 0 ? (v >> 60) & 0x0f : (v >> shift) & 0x1f];
-    }
-    id[BNC_TOKEN_ID_LEN] = '\0';
-    bnc_memzero(r, sizeof(r));
-    return 0;
-}
-
 /* ---- token create ------------------------------------------------------ */
 
 int
@@ -366,7 +338,7 @@ bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     bnc_b64url_encode(raw, sizeof(raw), key);
     bnc_sha256(key, strlen(key), t.digest);
     for (tries = 0; tries < 3; tries++) {
-        if (bnc_ctl_token_new_id(t.id) != 0) {
+        if (bnc_rand_id("tk_", t.id, sizeof(t.id)) != 0) {
             bnc_ctl_errx("cannot get random bytes for the token id");
             goto out;
         }
