@@ -16,6 +16,9 @@
  * the user name as the first length-prefixed field. */
 #define BNC_TOKEN_REC_ID_OFF 1
 #define BNC_TOKEN_REC_USER_OFF 66
+/* The same facts for the session record (session.c describes it). */
+#define BNC_SESSION_REC_ID_OFF 1
+#define BNC_SESSION_REC_USER_OFF 106
 
 static inline void
 bnc_codec_put_u32(unsigned char *p, uint32_t v)
