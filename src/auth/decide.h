@@ -21,6 +21,7 @@ struct bnc_decision {
     const char *detail;               /* JSON detail on denial */
     const char *code;                 /* JSON code on denial */
     char reason[240];                 /* log only */
+    char detail_buf[256];             /* detail made per request (CSRF) */
 };
 
 void bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,

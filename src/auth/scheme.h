@@ -55,6 +55,9 @@ struct bnc_result {
     const char *detail;      /* BNC_DENY: static text for the JSON "detail" */
     const char *code;        /* BNC_DENY: static JSON "code" */
     char reason[200];        /* log only, never a secret: why it was decided */
+    /* BNC_DENY: detail may point here when the text is made per request
+     * ("CSRF Failed: Origin checking failed - ..."); the core copies it. */
+    char detail_buf[256];
 };
 
 void bnc_result_cleanup(struct bnc_result *r);

@@ -32,6 +32,8 @@ struct bnc_session_conf {
     char **trusted_origins;   /* trusted_origins, "https://a.example" ... */
     char *login_url;          /* login_url, default "/auth/login" */
     int redirect_browsers;    /* redirect_browsers, default yes */
+    char *device_param;       /* [auth] device_header as a param: bound
+                                 sessions must present it */
 };
 
 /* The configuration of the session scheme in rt, or NULL when sessions are
@@ -41,7 +43,7 @@ const struct bnc_session_conf *bnc_session_conf_of(const struct bnc_runtime *rt)
 /* ---- cookies --------------------------------------------------------- */
 /* Finds cookie name in a Cookie header (RFC 6265 "a=b; c=d", values maybe
  * double-quoted; the quotes are not part of the value). Returns 1 and sets
- * *val/*len (borrowed from header) when found exactly once, or when every
+ * *val and *len (borrowed from header) when found exactly once, or when every
  * occurrence has the same value; 0 when absent; -1 when it occurs with
  * different values (ambiguous: refuse) or the header is malformed around it. */
 int bnc_cookie_find(const char *header, const char *name, const char **val,
