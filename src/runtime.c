@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/pwcheck.h"
 #include "auth/registry.h"
 #include "auth/rules.h"
 #include "conf/conf.h"
@@ -14,6 +15,9 @@
 
 static pthread_mutex_t bnc_runtime_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bnc_runtime *bnc_runtime_cur;
+/* Separate from bnc_runtime_lock: creating a pwcheck runs one slow hash,
+ * which must not hold up bnc_runtime_acquire() in every other thread. */
+static pthread_mutex_t bnc_runtime_pw_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 bnc_runtime_free(struct bnc_runtime *rt)
@@ -26,6 +30,7 @@ bnc_runtime_free(struct bnc_runtime *rt)
         if (rt->schemes[i].scheme->destroy != NULL)
             rt->schemes[i].scheme->destroy(rt->schemes[i].state);
     free(rt->schemes);
+    bnc_pwcheck_free(rt->pwcheck);
     bnc_conf_free(rt->conf);
     free(rt);
 }
@@ -133,4 +138,18 @@ bnc_runtime_release(struct bnc_runtime *rt)
     pthread_mutex_unlock(&bnc_runtime_lock);
     if (last)
         bnc_runtime_free(rt);
+}
+
+struct bnc_pwcheck *
+bnc_runtime_pwcheck(struct bnc_runtime *rt)
+{
+    struct bnc_pwcheck *pw;
+
+    pthread_mutex_lock(&bnc_runtime_pw_lock);
+    if (rt->pwcheck == NULL)
+        rt->pwcheck = bnc_pwcheck_new(rt->store, &rt->conf->argon2,
+                                      rt->conf->rehash, 0, 0);
+    pw = rt->pwcheck;
+    pthread_mutex_unlock(&bnc_runtime_pw_lock);
+    return pw;
 }

@@ -8,6 +8,7 @@
 #include "auth/scheme.h"
 
 struct bnc_conf;
+struct bnc_pwcheck;
 struct bnc_store;
 
 struct bnc_scheme_inst {
@@ -21,6 +22,8 @@ struct bnc_runtime {
     struct bnc_store *store;        /* borrowed: one per process */
     struct bnc_scheme_inst *schemes;/* in [auth] schemes order */
     size_t nschemes;
+    struct bnc_pwcheck *pwcheck;    /* the login endpoint's: see
+                                       bnc_runtime_pwcheck() */
 };
 
 /* Configures every scheme named in conf (takes ownership of conf, also on
@@ -33,5 +36,11 @@ void bnc_runtime_install(struct bnc_runtime *rt);
 /* The current runtime with one more reference; release when done. */
 struct bnc_runtime *bnc_runtime_acquire(void);
 void bnc_runtime_release(struct bnc_runtime *rt);
+/* The password check of the login endpoint (the store, [passwords] cost and
+ * rehash, no cache: a login is rare and must see a changed password at
+ * once), made on first use so that a runtime that never serves a login
+ * (the authorizer, a plain-CGI healthz) does not pay its dummy
+ * verification. Thread-safe; borrowed for rt's life. */
+struct bnc_pwcheck *bnc_runtime_pwcheck(struct bnc_runtime *rt);
 
 #endif
