@@ -42,9 +42,14 @@
 #define BNC_STORE_TOKENS_BY_ID_FILE "tokens_by_id.db"
 #define BNC_STORE_TOKENS_BY_USER_FILE "tokens_by_user.db"
 #define BNC_STORE_TOKENS_USED_FILE "tokens_used.db"
-/* tokens_used.db is written at most this often per token. */
+#define BNC_STORE_SESSIONS_FILE "sessions.db"
+#define BNC_STORE_SESSIONS_BY_ID_FILE "sessions_by_id.db"
+#define BNC_STORE_SESSIONS_BY_USER_FILE "sessions_by_user.db"
+#define BNC_STORE_SESSIONS_SEEN_FILE "sessions_seen.db"
+/* tokens_used.db and sessions_seen.db are written at most this often per
+ * token or session. */
 #define BNC_STORE_TOUCH_SECONDS 60
-/* revoke_user deletes this many tokens per transaction. */
+/* revoke_user deletes this many tokens (sessions) per transaction. */
 #define BNC_STORE_REVOKE_BATCH 500
 #define BNC_STORE_DEFAULT_CACHE ((uint64_t)64 << 20)
 #define BNC_STORE_RETRIES 20
@@ -77,6 +82,11 @@ struct bnc_store {
     DB *st_tokens_by_id;
     DB *st_tokens_by_user;
     DB *st_tokens_used;
+    /* Sessions; NULL in a read-only open of a store that has none yet. */
+    DB *st_sessions;
+    DB *st_sessions_by_id;
+    DB *st_sessions_by_user;
+    DB *st_sessions_seen;
     char *st_path;
     int st_readonly;
     atomic_int st_dead;
@@ -595,8 +605,9 @@ bnc_store_bdb_write_config(const char *dir, uint64_t cache,
                  "# the shared regions from it. Edit it only with every "
                  "process stopped,\n"
                  "# then run db5.3_recover -h DIR (doc/internals/store.md).\n"
-                 "# The cache should hold tokens.db and users.db: raise it\n"
-                 "# for large token counts (about 200 MB per million).\n"
+                 "# The cache should hold users.db, tokens.db and sessions.db:\n"
+                 "# raise it for large counts (about 200 MB per million\n"
+                 "# tokens or sessions).\n"
                  "set_cachesize %" PRIu64 " %" PRIu64 " 1\n"
                  "set_lk_detect DB_LOCK_DEFAULT\n"
                  "set_lg_max 10485760\n"
@@ -911,7 +922,9 @@ bnc_store_bdb_start_thread(struct bnc_store *s, struct bnc_err *err)
 static void
 bnc_store_bdb_detach(struct bnc_store *s)
 {
-    DB **dbs[] = {&s->st_tokens_used,    &s->st_tokens_by_user,
+    DB **dbs[] = {&s->st_sessions_seen,  &s->st_sessions_by_user,
+                  &s->st_sessions_by_id, &s->st_sessions,
+                  &s->st_tokens_used,    &s->st_tokens_by_user,
                   &s->st_tokens_by_id,   &s->st_tokens,
                   &s->st_users_by_id,    &s->st_users,
                   &s->st_meta};
@@ -1070,6 +1083,93 @@ bnc_store_bdb_open_tokens(struct bnc_store *s, struct bnc_err *err)
     return 0;
 }
 
+/* sessions_by_id.db key: the id at a fixed place in every record format. */
+static int
+bnc_store_bdb_session_id_key(DB *sdb, const DBT *pkey, const DBT *pdata,
+                             DBT *skey)
+{
+    const unsigned char *p = pdata->data;
+
+    (void)sdb;
+    (void)pkey;
+    if (pdata->size < BNC_SESSION_REC_USER_OFF || p[0] == 0)
+        return EINVAL;
+    memset(skey, 0, sizeof(*skey));
+    skey->data = (void *)(p + BNC_SESSION_REC_ID_OFF);
+    skey->size = BNC_SESSION_ID_LEN;
+    return 0;
+}
+
+/* sessions_by_user.db key: the user name, the first length-prefixed
+ * field. */
+static int
+bnc_store_bdb_session_user_key(DB *sdb, const DBT *pkey, const DBT *pdata,
+                               DBT *skey)
+{
+    const unsigned char *p = pdata->data;
+    uint32_t n;
+
+    (void)sdb;
+    (void)pkey;
+    if (pdata->size < BNC_SESSION_REC_USER_OFF + 4 || p[0] == 0)
+        return EINVAL;
+    n = bnc_codec_get_u32(p + BNC_SESSION_REC_USER_OFF);
+    if (n == 0 || n > BNC_USER_NAME_MAX ||
+        n > pdata->size - (BNC_SESSION_REC_USER_OFF + 4))
+        return EINVAL;
+    memset(skey, 0, sizeof(*skey));
+    skey->data = (void *)(p + BNC_SESSION_REC_USER_OFF + 4);
+    skey->size = n;
+    return 0;
+}
+
+/*
+ * The session files, like the token files: a store created before
+ * sessions existed gets them from its first writer; a read-only open goes
+ * on without them and finds no sessions.
+ */
+static int
+bnc_store_bdb_open_sessions(struct bnc_store *s, struct bnc_err *err)
+{
+    u_int32_t aflags = s->st_readonly ? 0 : DB_CREATE;
+    char *file;
+    int ret, missing;
+
+    if (s->st_readonly) {
+        file = bnc_store_bdb_join(s->st_path, BNC_STORE_SESSIONS_FILE);
+        missing = access(file, F_OK) != 0 && errno == ENOENT;
+        free(file);
+        if (missing)
+            return 0;
+    }
+    if (bnc_store_bdb_open_db(s, &s->st_sessions, BNC_STORE_SESSIONS_FILE, 0,
+                              err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_sessions_by_id,
+                              BNC_STORE_SESSIONS_BY_ID_FILE, 0, err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_sessions_by_user,
+                              BNC_STORE_SESSIONS_BY_USER_FILE, DB_DUPSORT,
+                              err) != 0 ||
+        bnc_store_bdb_open_db(s, &s->st_sessions_seen,
+                              BNC_STORE_SESSIONS_SEEN_FILE, 0, err) != 0)
+        return -1;
+    /* Per handle, not on disk: every process associates (berkeley-db.md
+     * 8), or its writes would miss the indexes. */
+    ret = s->st_sessions->associate(s->st_sessions, NULL,
+                                    s->st_sessions_by_id,
+                                    bnc_store_bdb_session_id_key, aflags);
+    if (ret == 0)
+        ret = s->st_sessions->associate(s->st_sessions, NULL,
+                                        s->st_sessions_by_user,
+                                        bnc_store_bdb_session_user_key,
+                                        aflags);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: cannot associate the session indexes: %s",
+                    s->st_path, db_strerror(ret));
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Joins the environment and opens every database: the part of an open that
  * a reopen after a panic repeats, with the same flags and DB_CONFIG. On
@@ -1125,6 +1225,8 @@ bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
         return -1;
     }
     if (bnc_store_bdb_open_tokens(s, err) != 0)
+        return -1;
+    if (bnc_store_bdb_open_sessions(s, err) != 0)
         return -1;
     if (bnc_store_bdb_schema_check(s, err) != 0)
         return -1;
@@ -1621,7 +1723,11 @@ bnc_store_user_modify(struct bnc_store *s, const char *name,
 static int bnc_store_bdb_tdel_work(struct bnc_store *s, DB_TXN *t,
                                    void *arg);
 
+/* Deletes a user's tokens (or sessions): byuser is tokens_by_user.db
+ * (sessions_by_user.db), stamp tokens_used.db (sessions_seen.db). */
 struct bnc_store_bdb_tdel {
+    DB *byuser;
+    DB *stamp;
     const char *user;
     size_t max;   /* 0 = all */
     size_t count; /* deleted by this (last) attempt */
@@ -1642,10 +1748,19 @@ bnc_store_bdb_del_work(struct bnc_store *s, DB_TXN *t, void *arg)
     ret = s->st_users->del(s->st_users, t, &key, 0);
     if (ret != 0)
         return ret;
-    /* Their tokens would fail anyway (no user), but leave no garbage: in
-     * the same transaction, so a crash cannot keep half of them. */
+    /* Their tokens and sessions would fail anyway (no user), but leave no
+     * garbage: in the same transaction, so a crash cannot keep half of
+     * them. Tokens before sessions, as everywhere. */
+    td.byuser = s->st_tokens_by_user;
+    td.stamp = s->st_tokens_used;
     td.user = name;
     td.max = 0;
+    td.count = 0;
+    ret = bnc_store_bdb_tdel_work(s, t, &td);
+    if (ret != 0)
+        return ret;
+    td.byuser = s->st_sessions_by_user;
+    td.stamp = s->st_sessions_seen;
     td.count = 0;
     return bnc_store_bdb_tdel_work(s, t, &td);
 }
@@ -1863,22 +1978,28 @@ bnc_store_bdb_token_fetch(struct bnc_store *s, DB *db, const void *k,
     return ret;
 }
 
-/* The last use recorded in tokens_used.db, 0 if none (or unreadable: it is
- * informational). */
+/* The time recorded for id in stamp (tokens_used.db, sessions_seen.db),
+ * 0 if none (or unreadable: it is informational). */
 static int64_t
-bnc_store_bdb_used_get(struct bnc_store *s, const char *id)
+bnc_store_bdb_stamp_get(struct bnc_store *s, DB *stamp, const char *id)
 {
     unsigned char buf[16], *p = NULL;
     size_t len = 0;
     int64_t v = 0;
 
-    if (bnc_store_bdb_read(s, s->st_tokens_used, id, BNC_TOKEN_ID_LEN, buf,
-                           sizeof(buf), &p, &len) != 0)
+    if (bnc_store_bdb_read(s, stamp, id, BNC_TOKEN_ID_LEN, buf, sizeof(buf),
+                           &p, &len) != 0)
         return 0;
     if (len == 8)
         v = (int64_t)bnc_codec_get_u64(p);
     bnc_store_bdb_release(p, len, buf);
     return v;
+}
+
+static int64_t
+bnc_store_bdb_used_get(struct bnc_store *s, const char *id)
+{
+    return bnc_store_bdb_stamp_get(s, s->st_tokens_used, id);
 }
 
 static int
@@ -2119,7 +2240,11 @@ out:
     return rc;
 }
 
+/* A touch: idx is tokens_by_id.db (sessions_by_id.db), stamp
+ * tokens_used.db (sessions_seen.db). */
 struct bnc_store_bdb_touch {
+    DB *idx;
+    DB *stamp;
     const char *id;
     int64_t now;
 };
@@ -2132,18 +2257,19 @@ bnc_store_bdb_touch_work(struct bnc_store *s, DB_TXN *t, void *arg)
     DBT key, data;
     int ret;
 
+    (void)s;
     memset(&key, 0, sizeof(key));
     key.data = (void *)a->id;
     key.size = BNC_TOKEN_ID_LEN;
-    /* A token revoked meanwhile must not leave an entry behind. */
-    ret = s->st_tokens_by_id->exists(s->st_tokens_by_id, t, &key, 0);
+    /* A token (session) revoked meanwhile must not leave an entry behind. */
+    ret = a->idx->exists(a->idx, t, &key, 0);
     if (ret != 0)
         return ret;
     bnc_codec_put_u64(v, (uint64_t)a->now);
     memset(&data, 0, sizeof(data));
     data.data = v;
     data.size = 8;
-    return s->st_tokens_used->put(s->st_tokens_used, t, &key, &data, 0);
+    return a->stamp->put(a->stamp, t, &key, &data, 0);
 }
 
 /*
@@ -2167,6 +2293,8 @@ bnc_store_token_touch(struct bnc_store *s, const char *id, int64_t now)
     last = bnc_store_bdb_used_get(s, id);
     if (last != 0 && now >= last && now - last < BNC_STORE_TOUCH_SECONDS)
         goto out;
+    a.idx = s->st_tokens_by_id;
+    a.stamp = s->st_tokens_used;
     a.id = id;
     a.now = now;
     ret = bnc_store_bdb_txn(s, BNC_STORE_NOSYNC, bnc_store_bdb_touch_work,
@@ -2183,25 +2311,27 @@ out:
 static int
 bnc_store_bdb_revoke_work(struct bnc_store *s, DB_TXN *t, void *arg)
 {
-    const char *id = arg;
+    struct bnc_store_bdb_touch *a = arg; /* idx, stamp and id */
     DBT key;
     int ret;
 
+    (void)s;
     memset(&key, 0, sizeof(key));
-    key.data = (void *)id;
+    key.data = (void *)a->id;
     key.size = BNC_TOKEN_ID_LEN;
-    /* Through the secondary: removes the tokens.db record and both index
-     * entries. */
-    ret = s->st_tokens_by_id->del(s->st_tokens_by_id, t, &key, 0);
+    /* Through the secondary: removes the tokens.db (sessions.db) record
+     * and both index entries. */
+    ret = a->idx->del(a->idx, t, &key, 0);
     if (ret != 0)
         return ret;
-    ret = s->st_tokens_used->del(s->st_tokens_used, t, &key, 0);
+    ret = a->stamp->del(a->stamp, t, &key, 0);
     return ret == DB_NOTFOUND ? 0 : ret;
 }
 
 int
 bnc_store_token_revoke(struct bnc_store *s, const char *id)
 {
+    struct bnc_store_bdb_touch a;
     int rc;
 
     if (!bnc_store_bdb_id_ok(id))
@@ -2209,13 +2339,17 @@ bnc_store_token_revoke(struct bnc_store *s, const char *id)
     rc = bnc_store_bdb_enter_write(s, "token revoke");
     if (rc != BNC_STORE_OK)
         return rc;
+    a.idx = s->st_tokens_by_id;
+    a.stamp = s->st_tokens_used;
+    a.id = id;
+    a.now = 0;
     if (s->st_tokens == NULL)
         rc = BNC_STORE_NOTFOUND;
     else
         rc = bnc_store_bdb_rc(s,
                               bnc_store_bdb_txn(s, BNC_STORE_SYNC,
                                                 bnc_store_bdb_revoke_work,
-                                                (void *)id),
+                                                &a),
                               "revoke token", id);
     bnc_store_bdb_leave(s);
     return rc;
@@ -2237,12 +2371,13 @@ bnc_store_bdb_tdel_work(struct bnc_store *s, DB_TXN *t, void *arg)
     size_t ulen = strlen(a->user);
     int ret, cret;
 
+    (void)s;
     a->count = 0;
-    if (s->st_tokens_by_user == NULL)
+    if (a->byuser == NULL || a->stamp == NULL)
         return 0;
     if (ulen == 0 || ulen > BNC_USER_NAME_MAX)
         return 0;
-    ret = s->st_tokens_by_user->cursor(s->st_tokens_by_user, t, &c, 0);
+    ret = a->byuser->cursor(a->byuser, t, &c, 0);
     if (ret != 0)
         return ret;
     memcpy(ubuf, a->user, ulen);
@@ -2268,7 +2403,7 @@ bnc_store_bdb_tdel_work(struct bnc_store *s, DB_TXN *t, void *arg)
             memset(&ukey, 0, sizeof(ukey));
             ukey.data = idbuf;
             ukey.size = BNC_TOKEN_ID_LEN;
-            ret = s->st_tokens_used->del(s->st_tokens_used, t, &ukey, 0);
+            ret = a->stamp->del(a->stamp, t, &ukey, 0);
             if (ret != 0 && ret != DB_NOTFOUND)
                 break;
         }
@@ -2301,6 +2436,8 @@ bnc_store_token_revoke_user(struct bnc_store *s, const char *user,
         return rc;
     /* Batches keep each transaction within the lock table, whatever the
      * number of tokens: a user with a million of them is possible. */
+    a.byuser = s->st_tokens_by_user;
+    a.stamp = s->st_tokens_used;
     a.user = user;
     a.max = BNC_STORE_REVOKE_BATCH;
     do {
@@ -2341,7 +2478,7 @@ bnc_store_bdb_tlist_push(struct bnc_store_bdb_tlist *l, void *val, size_t len)
 /* All the records of one user, in one read-committed transaction (which
  * keeps no lock on the pages it has left). */
 static int
-bnc_store_bdb_tlist_user(struct bnc_store *s, const char *user,
+bnc_store_bdb_tlist_user(struct bnc_store *s, DB *byuser, const char *user,
                          struct bnc_store_bdb_tlist *l)
 {
     DB_TXN *t = NULL;
@@ -2356,7 +2493,7 @@ bnc_store_bdb_tlist_user(struct bnc_store *s, const char *user,
                                DB_TXN_NOWAIT | DB_READ_COMMITTED);
     if (ret != 0)
         return ret;
-    ret = s->st_tokens_by_user->cursor(s->st_tokens_by_user, t, &c, 0);
+    ret = byuser->cursor(byuser, t, &c, 0);
     if (ret != 0) {
         (void)t->abort(t);
         return ret;
@@ -2402,11 +2539,11 @@ bnc_store_bdb_item_id_cmp(const void *a, const void *b)
                   (const unsigned char *)y->val + 1, BNC_TOKEN_ID_LEN);
 }
 
-/* Fills last_used (kept in the item's key slot) for every record. Runs
+/* Fills last_used (last_seen) from stamp into each item's aux. Runs
  * under the handle lock. */
 static void
-bnc_store_bdb_items_used(struct bnc_store *s, struct bnc_store_bdb_item *it,
-                         size_t n)
+bnc_store_bdb_items_used(struct bnc_store *s, DB *stamp,
+                         struct bnc_store_bdb_item *it, size_t n)
 {
     char id[BNC_TOKEN_ID_LEN + 1];
     size_t i;
@@ -2417,7 +2554,7 @@ bnc_store_bdb_items_used(struct bnc_store *s, struct bnc_store_bdb_item *it,
             continue;
         memcpy(id, (const unsigned char *)it[i].val + 1, BNC_TOKEN_ID_LEN);
         id[BNC_TOKEN_ID_LEN] = '\0';
-        it[i].aux = bnc_store_bdb_used_get(s, id);
+        it[i].aux = bnc_store_bdb_stamp_get(s, stamp, id);
     }
 }
 
@@ -2466,9 +2603,9 @@ bnc_store_bdb_foreach_user(struct bnc_store *s, const char *user,
             bnc_store_bdb_leave(s);
             return BNC_STORE_OK;
         }
-        ret = bnc_store_bdb_tlist_user(s, user, &l);
+        ret = bnc_store_bdb_tlist_user(s, s->st_tokens_by_user, user, &l);
         if (ret == 0)
-            bnc_store_bdb_items_used(s, l.it, l.n);
+            bnc_store_bdb_items_used(s, s->st_tokens_used, l.it, l.n);
         bnc_store_bdb_leave(s);
         if (ret == 0)
             break;
@@ -2520,7 +2657,7 @@ bnc_store_token_foreach(struct bnc_store *s, const char *user,
                                       last.key != NULL ? &last : NULL, it,
                                       &n);
             if (ret == 0)
-                bnc_store_bdb_items_used(s, it, n);
+                bnc_store_bdb_items_used(s, s->st_tokens_used, it, n);
             bnc_store_bdb_leave(s);
             if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
                 tries == BNC_STORE_RETRIES)
@@ -2545,6 +2682,824 @@ bnc_store_token_foreach(struct bnc_store *s, const char *user,
     }
 out:
     free(last.key);
+    return rc;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+_Static_assert(BNC_SESSION_ID_LEN == BNC_TOKEN_ID_LEN,
+               "sessions share the id helpers of tokens");
+_Static_assert(BNC_SESSION_REC_ID_OFF == BNC_TOKEN_REC_ID_OFF,
+               "sessions share the partial id reads of tokens");
+
+/* Whether a session is over at now: past its absolute end, or idle for
+ * idle_timeout since it was last seen (or created, whichever is later).
+ * Written so that no sum can overflow. */
+static int
+bnc_store_bdb_session_over(int64_t now, int64_t created, int64_t idle,
+                           int64_t expires, int64_t last_seen)
+{
+    int64_t base = last_seen > created ? last_seen : created;
+
+    if (expires <= now)
+        return 1;
+    return idle > 0 && now >= INT64_MIN + idle && base <= now - idle;
+}
+
+/*
+ * The session and its last-seen time: two gets (the record through db,
+ * then sessions_seen.db by the id in it) in one NOWAIT read-committed
+ * transaction, retried on conflict. A Berkeley DB or work result.
+ */
+static int
+bnc_store_bdb_session_read(struct bnc_store *s, DB *db, const void *k,
+                           size_t klen, const char *label,
+                           struct bnc_session *out)
+{
+    DB_ENV *env = s->st_env;
+    unsigned char buf[1024], sbuf[16], *p = NULL, *sp = NULL;
+    size_t len = 0, slen = 0;
+    struct bnc_err err;
+    int64_t seen = 0;
+    DB_TXN *t;
+    int tries, ret, sret, cret;
+
+    for (tries = 0;; tries++) {
+        ret = env->txn_begin(env, NULL, &t, DB_TXN_NOWAIT | DB_READ_COMMITTED);
+        if (ret != 0)
+            return ret;
+        seen = 0;
+        ret = bnc_store_bdb_fetch(db, t, k, klen, 0, buf, sizeof(buf), &p,
+                                  &len);
+        if (ret == 0 && len >= BNC_SESSION_REC_USER_OFF) {
+            sret = bnc_store_bdb_fetch(s->st_sessions_seen, t,
+                                       p + BNC_SESSION_REC_ID_OFF,
+                                       BNC_SESSION_ID_LEN, 0, sbuf,
+                                       sizeof(sbuf), &sp, &slen);
+            if (sret == 0) {
+                if (slen == 8)
+                    seen = (int64_t)bnc_codec_get_u64(sp);
+                if (sp != sbuf)
+                    free(sp);
+            } else if (sret != DB_NOTFOUND) {
+                bnc_store_bdb_release(p, len, buf);
+                ret = sret;
+            }
+        }
+        if (ret == 0 || ret == DB_NOTFOUND) {
+            /* Commit, not abort, also for an unknown cookie: routine. */
+            cret = t->commit(t, 0);
+            if (cret != 0) {
+                if (ret == 0)
+                    bnc_store_bdb_release(p, len, buf);
+                return cret;
+            }
+            if (ret == DB_NOTFOUND)
+                return ret;
+            break;
+        }
+        (void)t->abort(t);
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES)
+            return ret;
+        bnc_store_bdb_backoff(tries);
+    }
+    bnc_err_clear(&err);
+    if (bnc_session_decode(p, len, out, &err) != 0) {
+        bnc_log(BNC_LOG_ERR, "store %s: session %s: %s", s->st_path, label,
+                err.msg);
+        ret = BNC_STORE_BDB_ECORRUPT;
+    } else {
+        out->last_seen = seen;
+    }
+    bnc_store_bdb_release(p, len, buf);
+    return ret;
+}
+
+static int
+bnc_store_session_get_once(struct bnc_store *s,
+                           const unsigned char digest[32],
+                           struct bnc_session *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_sessions == NULL)
+        rc = BNC_STORE_NOTFOUND;
+    else
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_session_read(s, s->st_sessions,
+                                                         digest, 32,
+                                                         "(digest)", out),
+                              "get session", "(digest)");
+    bnc_store_bdb_leave(s);
+    if (rc == BNC_STORE_OK &&
+        !bnc_memeq_ct(out->digest, sizeof(out->digest), digest, 32)) {
+        bnc_log(BNC_LOG_ERR, "store %s: record of a session digest is "
+                "session %s with another digest", s->st_path, out->id);
+        bnc_session_cleanup(out);
+        rc = BNC_STORE_ERROR;
+    }
+    return rc;
+}
+
+/* The authorizer's hot path for every request that carries a cookie. */
+int
+bnc_store_session_get(struct bnc_store *s, const unsigned char digest[32],
+                      struct bnc_session *out)
+{
+    int rc = bnc_store_session_get_once(s, digest, out);
+
+    if (rc == BNC_STORE_DEAD && bnc_store_bdb_revive(s) == 0)
+        rc = bnc_store_session_get_once(s, digest, out);
+    return rc;
+}
+
+static int
+bnc_store_session_get_by_id_once(struct bnc_store *s, const char *id,
+                                 struct bnc_session *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!bnc_store_bdb_id_ok(id))
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_sessions == NULL)
+        rc = BNC_STORE_NOTFOUND;
+    else
+        /* A get on the secondary returns the primary record. */
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_session_read(
+                                  s, s->st_sessions_by_id, id,
+                                  BNC_SESSION_ID_LEN, id, out),
+                              "get session", id);
+    bnc_store_bdb_leave(s);
+    if (rc == BNC_STORE_OK && strcmp(out->id, id) != 0) {
+        bnc_log(BNC_LOG_ERR, "store %s: index entry %s leads to session %s",
+                s->st_path, id, out->id);
+        bnc_session_cleanup(out);
+        rc = BNC_STORE_ERROR;
+    }
+    return rc;
+}
+
+int
+bnc_store_session_get_by_id(struct bnc_store *s, const char *id,
+                            struct bnc_session *out)
+{
+    int rc = bnc_store_session_get_by_id_once(s, id, out);
+
+    if (rc == BNC_STORE_DEAD && bnc_store_bdb_revive(s) == 0)
+        rc = bnc_store_session_get_by_id_once(s, id, out);
+    return rc;
+}
+
+struct bnc_store_bdb_sadd {
+    const unsigned char *const *rec; /* n encoded records */
+    const size_t *len;
+    const struct bnc_session *t;
+    size_t n;
+};
+
+/*
+ * Puts n sessions and their first last-seen entries (= created) in one
+ * transaction. The user must exist, checked in the same transaction
+ * (users.db before sessions, as user_del locks them), so a session never
+ * outlives a concurrent user delete.
+ */
+static int
+bnc_store_bdb_sadd_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_sadd *a = arg;
+    const char *checked = NULL;
+    unsigned char v[8];
+    DBT key, data;
+    size_t i;
+    int ret;
+
+    for (i = 0; i < a->n; i++) {
+        const struct bnc_session *ss = &a->t[i];
+
+        if (checked == NULL || strcmp(checked, ss->user) != 0) {
+            memset(&key, 0, sizeof(key));
+            key.data = ss->user;
+            key.size = (u_int32_t)strlen(ss->user);
+            ret = s->st_users->exists(s->st_users, t, &key, 0);
+            if (ret != 0)
+                return ret;
+            checked = ss->user;
+        }
+        /* A taken id: the put would fail too (sessions_by_id.db has no
+         * duplicates), but with EINVAL and an error message. */
+        memset(&key, 0, sizeof(key));
+        key.data = (void *)ss->id;
+        key.size = BNC_SESSION_ID_LEN;
+        ret = s->st_sessions_by_id->exists(s->st_sessions_by_id, t, &key, 0);
+        if (ret == 0)
+            return DB_KEYEXIST;
+        if (ret != DB_NOTFOUND)
+            return ret;
+        memset(&key, 0, sizeof(key));
+        memset(&data, 0, sizeof(data));
+        key.data = (void *)ss->digest;
+        key.size = 32;
+        data.data = (void *)a->rec[i];
+        data.size = (u_int32_t)a->len[i];
+        ret = s->st_sessions->put(s->st_sessions, t, &key, &data,
+                                  DB_NOOVERWRITE);
+        if (ret != 0)
+            return ret;
+        memset(&key, 0, sizeof(key));
+        memset(&data, 0, sizeof(data));
+        key.data = (void *)ss->id;
+        key.size = BNC_SESSION_ID_LEN;
+        bnc_codec_put_u64(v, (uint64_t)ss->created);
+        data.data = v;
+        data.size = 8;
+        ret = s->st_sessions_seen->put(s->st_sessions_seen, t, &key, &data,
+                                       0);
+        if (ret != 0)
+            return ret;
+    }
+    return 0;
+}
+
+static void
+bnc_store_bdb_free_recs(unsigned char **rec, const size_t *len, size_t n)
+{
+    size_t i;
+
+    /* Session records carry the CSRF secret: wipe them. */
+    for (i = 0; i < n; i++) {
+        if (rec[i] != NULL)
+            bnc_memzero(rec[i], len[i]);
+        free(rec[i]);
+        rec[i] = NULL;
+    }
+}
+
+static int
+bnc_store_bdb_session_add_batches(struct bnc_store *s,
+                                  const struct bnc_session *t, size_t n,
+                                  size_t batch, u_int32_t txnflags)
+{
+    struct bnc_store_bdb_sadd a;
+    unsigned char **rec;
+    size_t *len, done, k, i;
+    int rc = BNC_STORE_OK;
+
+    if (batch == 0)
+        batch = 1;
+    rec = bnc_calloc(batch, sizeof(*rec));
+    len = bnc_calloc(batch, sizeof(*len));
+    for (done = 0; done < n && rc == BNC_STORE_OK; done += k) {
+        k = n - done < batch ? n - done : batch;
+        for (i = 0; i < k; i++) {
+            if (bnc_session_encode(&t[done + i], &rec[i], &len[i]) != 0) {
+                bnc_log(BNC_LOG_ERR, "store %s: add session %.*s: invalid "
+                        "session record", s->st_path, BNC_SESSION_ID_LEN,
+                        t[done + i].id);
+                rc = BNC_STORE_ERROR;
+                break;
+            }
+        }
+        if (rc == BNC_STORE_OK) {
+            a.rec = (const unsigned char *const *)rec;
+            a.len = len;
+            a.t = t + done;
+            a.n = k;
+            rc = bnc_store_bdb_rc(s,
+                                  bnc_store_bdb_txn_flags(
+                                      s, txnflags, bnc_store_bdb_sadd_work,
+                                      &a),
+                                  "add session", t[done].id);
+        }
+        bnc_store_bdb_free_recs(rec, len, k);
+    }
+    free(rec);
+    free(len);
+    return rc;
+}
+
+static int
+bnc_store_session_add_once(struct bnc_store *s, const struct bnc_session *t,
+                           enum bnc_store_sync sync)
+{
+    int rc;
+
+    rc = bnc_store_bdb_enter_write(s, "session add");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_sessions == NULL)
+        rc = BNC_STORE_ERROR;
+    else
+        rc = bnc_store_bdb_session_add_batches(
+            s, t, 1, 1, sync == BNC_STORE_NOSYNC ? DB_TXN_WRITE_NOSYNC : 0);
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+/*
+ * A login. With BNC_STORE_NOSYNC the commit is written to the OS
+ * (DB_TXN_WRITE_NOSYNC), so a session whose add returned survives a killed
+ * process (berkeley-db.md 4). A login that meets a panic revives the store
+ * like a read and tries again; if the first attempt did commit after all,
+ * the second finds its own session and that is success.
+ */
+int
+bnc_store_session_add(struct bnc_store *s, const struct bnc_session *t,
+                      enum bnc_store_sync sync)
+{
+    struct bnc_session mine;
+    int rc = bnc_store_session_add_once(s, t, sync);
+
+    if (rc != BNC_STORE_DEAD || bnc_store_bdb_revive(s) != 0)
+        return rc;
+    rc = bnc_store_session_add_once(s, t, sync);
+    if (rc == BNC_STORE_EXISTS &&
+        bnc_store_session_get_by_id_once(s, t->id, &mine) == BNC_STORE_OK) {
+        if (bnc_memeq_ct(mine.digest, 32, t->digest, 32) &&
+            strcmp(mine.user, t->user) == 0)
+            rc = BNC_STORE_OK;
+        bnc_session_cleanup(&mine);
+    }
+    return rc;
+}
+
+/*
+ * Bulk load for benchmarks: batch sessions per DB_TXN_NOSYNC transaction
+ * (the commit stays in the log buffer), then one log flush. A crash during
+ * the load can lose the last batches. Stops at the first failing batch.
+ */
+int
+bnc_store_session_add_many(struct bnc_store *s, const struct bnc_session *t,
+                           size_t n, size_t batch)
+{
+    int rc, ret;
+
+    rc = bnc_store_bdb_enter_write(s, "session add");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_sessions == NULL) {
+        rc = BNC_STORE_ERROR;
+        goto out;
+    }
+    rc = bnc_store_bdb_session_add_batches(s, t, n, batch, DB_TXN_NOSYNC);
+    ret = s->st_env->log_flush(s->st_env, NULL);
+    if (ret != 0 && rc == BNC_STORE_OK)
+        rc = bnc_store_bdb_rc(s, ret, "flush the log after adding sessions",
+                              "");
+out:
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+/*
+ * Like token_touch: read first, write only if the last recorded time is a
+ * minute old, in sessions_seen.db so the write never locks sessions.db
+ * pages. With idle timeouts this makes last_seen up to a minute early,
+ * which ends an idle session at most a minute sooner.
+ */
+void
+bnc_store_session_touch(struct bnc_store *s, const char *id, int64_t now)
+{
+    struct bnc_store_bdb_touch a;
+    int64_t last;
+    int ret;
+
+    if (!bnc_store_bdb_id_ok(id) || s->st_readonly)
+        return;
+    if (bnc_store_bdb_enter(s) != BNC_STORE_OK)
+        return;
+    if (s->st_sessions_seen == NULL)
+        goto out;
+    last = bnc_store_bdb_stamp_get(s, s->st_sessions_seen, id);
+    if (last != 0 && now >= last && now - last < BNC_STORE_TOUCH_SECONDS)
+        goto out;
+    a.idx = s->st_sessions_by_id;
+    a.stamp = s->st_sessions_seen;
+    a.id = id;
+    a.now = now;
+    ret = bnc_store_bdb_txn(s, BNC_STORE_NOSYNC, bnc_store_bdb_touch_work,
+                            &a);
+    if (ret == DB_RUNRECOVERY)
+        bnc_store_bdb_mark_dead(s, "DB_RUNRECOVERY");
+    else if (ret != 0 && ret != DB_NOTFOUND)
+        bnc_log(BNC_LOG_DEBUG, "store %s: recording the use of session %s: "
+                "%s", s->st_path, id, db_strerror(ret));
+out:
+    bnc_store_bdb_leave(s);
+}
+
+/* Logout: the record by digest (only its id is read, for the
+ * sessions_seen.db entry), then both go. */
+static int
+bnc_store_bdb_sdel_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    const unsigned char *digest = arg;
+    unsigned char idbuf[BNC_SESSION_ID_LEN];
+    DBT key, data;
+    int ret;
+
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = (void *)digest;
+    key.size = 32;
+    data.data = idbuf;
+    data.ulen = sizeof(idbuf);
+    data.doff = BNC_SESSION_REC_ID_OFF;
+    data.dlen = BNC_SESSION_ID_LEN;
+    data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+    ret = s->st_sessions->get(s->st_sessions, t, &key, &data, DB_RMW);
+    if (ret != 0)
+        return ret;
+    /* Also removes both index entries (associated secondaries). */
+    ret = s->st_sessions->del(s->st_sessions, t, &key, 0);
+    if (ret != 0 || data.size != BNC_SESSION_ID_LEN)
+        return ret;
+    memset(&key, 0, sizeof(key));
+    key.data = idbuf;
+    key.size = BNC_SESSION_ID_LEN;
+    ret = s->st_sessions_seen->del(s->st_sessions_seen, t, &key, 0);
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int
+bnc_store_session_del(struct bnc_store *s, const unsigned char digest[32],
+                      enum bnc_store_sync sync)
+{
+    int rc;
+
+    if (digest == NULL)
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter_write(s, "session delete");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_sessions == NULL)
+        rc = BNC_STORE_NOTFOUND;
+    else
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_txn(s, sync,
+                                                bnc_store_bdb_sdel_work,
+                                                (void *)digest),
+                              "delete session", "(digest)");
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+int
+bnc_store_session_revoke(struct bnc_store *s, const char *id)
+{
+    struct bnc_store_bdb_touch a;
+    int rc;
+
+    if (!bnc_store_bdb_id_ok(id))
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter_write(s, "session revoke");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    a.idx = s->st_sessions_by_id;
+    a.stamp = s->st_sessions_seen;
+    a.id = id;
+    a.now = 0;
+    if (s->st_sessions == NULL)
+        rc = BNC_STORE_NOTFOUND;
+    else
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                                bnc_store_bdb_revoke_work,
+                                                &a),
+                              "revoke session", id);
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+/* Password change, disable, "log out everywhere": synchronous batches of
+ * BNC_STORE_REVOKE_BATCH, like token_revoke_user. */
+int
+bnc_store_session_revoke_user(struct bnc_store *s, const char *user,
+                              size_t *count)
+{
+    struct bnc_store_bdb_tdel a;
+    size_t total = 0;
+    int rc;
+
+    if (count != NULL)
+        *count = 0;
+    if (user == NULL || user[0] == '\0' || strlen(user) > BNC_USER_NAME_MAX)
+        return bnc_store_dead(s) ? BNC_STORE_DEAD : BNC_STORE_NOTFOUND;
+    rc = bnc_store_bdb_enter_write(s, "session revoke");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    a.byuser = s->st_sessions_by_user;
+    a.stamp = s->st_sessions_seen;
+    a.user = user;
+    a.max = BNC_STORE_REVOKE_BATCH;
+    do {
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                                bnc_store_bdb_tdel_work, &a),
+                              "revoke sessions of user", user);
+        if (rc == BNC_STORE_OK)
+            total += a.count;
+    } while (rc == BNC_STORE_OK && a.count == a.max);
+    bnc_store_bdb_leave(s);
+    if (count != NULL)
+        *count = total;
+    if (rc == BNC_STORE_OK && total == 0)
+        rc = BNC_STORE_NOTFOUND;
+    return rc;
+}
+
+/* Decodes and delivers items; 1 if fn asked to stop, -1 on a bad record. */
+static int
+bnc_store_bdb_sdeliver(struct bnc_store *s, struct bnc_store_bdb_item *it,
+                       size_t n,
+                       int (*fn)(const struct bnc_session *t, void *arg),
+                       void *arg)
+{
+    struct bnc_session ss;
+    struct bnc_err err;
+    size_t i;
+    int stop;
+
+    for (i = 0; i < n; i++) {
+        bnc_err_clear(&err);
+        if (bnc_session_decode(it[i].val, it[i].vlen, &ss, &err) != 0) {
+            bnc_log(BNC_LOG_ERR, "store %s: list sessions: %s", s->st_path,
+                    err.msg);
+            return -1;
+        }
+        ss.last_seen = it[i].aux;
+        stop = fn(&ss, arg) != 0;
+        bnc_session_cleanup(&ss);
+        if (stop)
+            return 1;
+    }
+    return 0;
+}
+
+static int
+bnc_store_bdb_session_foreach_user(struct bnc_store *s, const char *user,
+                                   int (*fn)(const struct bnc_session *t,
+                                             void *arg),
+                                   void *arg)
+{
+    struct bnc_store_bdb_tlist l = {NULL, 0, 0};
+    int rc, ret, tries;
+
+    if (strlen(user) > BNC_USER_NAME_MAX || user[0] == '\0')
+        return BNC_STORE_OK;
+    for (tries = 0;; tries++) {
+        rc = bnc_store_bdb_enter(s);
+        if (rc != BNC_STORE_OK)
+            return rc;
+        if (s->st_sessions == NULL) {
+            bnc_store_bdb_leave(s);
+            return BNC_STORE_OK;
+        }
+        ret = bnc_store_bdb_tlist_user(s, s->st_sessions_by_user, user, &l);
+        if (ret == 0)
+            bnc_store_bdb_items_used(s, s->st_sessions_seen, l.it, l.n);
+        bnc_store_bdb_leave(s);
+        if (ret == 0)
+            break;
+        bnc_store_bdb_items_free(l.it, l.n);
+        l.n = 0;
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES) {
+            free(l.it);
+            return bnc_store_bdb_rc(s, ret, "list sessions of user", user);
+        }
+        bnc_store_bdb_backoff(tries);
+    }
+    /* The index orders a user's sessions by digest: sort them by id. */
+    if (l.n > 1)
+        qsort(l.it, l.n, sizeof(*l.it), bnc_store_bdb_item_id_cmp);
+    rc = bnc_store_bdb_sdeliver(s, l.it, l.n, fn, arg) < 0 ? BNC_STORE_ERROR
+                                                           : BNC_STORE_OK;
+    bnc_store_bdb_items_free(l.it, l.n);
+    free(l.it);
+    return rc;
+}
+
+/*
+ * One batch of sessions after *last in id order, with last_seen, read
+ * under the handle lock and in short read transactions (retried on
+ * conflict). The caller owns the items.
+ */
+static int
+bnc_store_bdb_session_batch(struct bnc_store *s,
+                            const struct bnc_store_bdb_item *last,
+                            struct bnc_store_bdb_item *it, size_t *n)
+{
+    int rc, ret, tries;
+
+    *n = 0;
+    for (tries = 0;; tries++) {
+        rc = bnc_store_bdb_enter(s);
+        if (rc != BNC_STORE_OK)
+            return rc;
+        if (s->st_sessions == NULL) {
+            bnc_store_bdb_leave(s);
+            return BNC_STORE_OK;
+        }
+        ret = bnc_store_bdb_batch(s, s->st_sessions_by_id, last, it, n);
+        if (ret == 0)
+            bnc_store_bdb_items_used(s, s->st_sessions_seen, it, *n);
+        bnc_store_bdb_leave(s);
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES)
+            break;
+        bnc_store_bdb_backoff(tries);
+    }
+    return bnc_store_bdb_rc(s, ret, "list sessions", "");
+}
+
+int
+bnc_store_session_foreach(struct bnc_store *s, const char *user,
+                          int (*fn)(const struct bnc_session *t, void *arg),
+                          void *arg)
+{
+    struct bnc_store_bdb_item it[BNC_STORE_FOREACH_BATCH];
+    struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
+    size_t n = 0;
+    int rc, d;
+
+    if (user != NULL)
+        return bnc_store_bdb_session_foreach_user(s, user, fn, arg);
+    /* Every session in id order: batches over sessions_by_id.db, whose
+     * cursor returns the primary records; no lock while fn runs. */
+    for (;;) {
+        rc = bnc_store_bdb_session_batch(s, last.key != NULL ? &last : NULL,
+                                         it, &n);
+        if (rc != BNC_STORE_OK)
+            goto out;
+        d = bnc_store_bdb_sdeliver(s, it, n, fn, arg);
+        if (d != 0 || n < BNC_STORE_FOREACH_BATCH) {
+            bnc_store_bdb_items_free(it, n);
+            rc = d < 0 ? BNC_STORE_ERROR : BNC_STORE_OK;
+            goto out;
+        }
+        free(last.key);
+        last.key = it[n - 1].key;
+        last.klen = it[n - 1].klen;
+        it[n - 1].key = NULL;
+        bnc_store_bdb_items_free(it, n);
+    }
+out:
+    free(last.key);
+    return rc;
+}
+
+struct bnc_store_bdb_sgc {
+    char (*ids)[BNC_SESSION_ID_LEN]; /* candidates */
+    size_t n;
+    int64_t now;
+    size_t count; /* removed by this (last) attempt */
+};
+
+/*
+ * Removes the candidates that are still over: each is read again with
+ * DB_RMW, together with its last-seen time, because a request may have
+ * touched it since the scan. Repeatable: count restarts every attempt.
+ */
+static int
+bnc_store_bdb_sgc_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_sgc *a = arg;
+    unsigned char hdr[BNC_SESSION_REC_USER_OFF], v[8];
+    DBT key, data;
+    int64_t seen;
+    size_t i;
+    int ret;
+
+    a->count = 0;
+    for (i = 0; i < a->n; i++) {
+        memset(&key, 0, sizeof(key));
+        memset(&data, 0, sizeof(data));
+        key.data = a->ids[i];
+        key.size = BNC_SESSION_ID_LEN;
+        /* The fixed header is all the test needs. */
+        data.data = hdr;
+        data.ulen = sizeof(hdr);
+        data.doff = 0;
+        data.dlen = sizeof(hdr);
+        data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+        ret = s->st_sessions_by_id->get(s->st_sessions_by_id, t, &key, &data,
+                                        DB_RMW);
+        if (ret == DB_NOTFOUND)
+            continue; /* gone meanwhile (logout, revoke) */
+        if (ret != 0)
+            return ret;
+        if (data.size != sizeof(hdr))
+            continue; /* not a record we understand: leave it */
+        memset(&data, 0, sizeof(data));
+        data.data = v;
+        data.ulen = sizeof(v);
+        data.flags = DB_DBT_USERMEM;
+        ret = s->st_sessions_seen->get(s->st_sessions_seen, t, &key, &data,
+                                       DB_RMW);
+        if (ret == 0 && data.size == 8)
+            seen = (int64_t)bnc_codec_get_u64(v);
+        else if (ret == 0 || ret == DB_NOTFOUND || ret == DB_BUFFER_SMALL)
+            seen = 0;
+        else
+            return ret;
+        if (!bnc_store_bdb_session_over(a->now,
+                                        (int64_t)bnc_codec_get_u64(hdr + 49),
+                                        (int64_t)bnc_codec_get_u64(hdr + 57),
+                                        (int64_t)bnc_codec_get_u64(hdr + 65),
+                                        seen))
+            continue;
+        ret = s->st_sessions_by_id->del(s->st_sessions_by_id, t, &key, 0);
+        if (ret != 0)
+            return ret;
+        ret = s->st_sessions_seen->del(s->st_sessions_seen, t, &key, 0);
+        if (ret != 0 && ret != DB_NOTFOUND)
+            return ret;
+        a->count++;
+    }
+    return 0;
+}
+
+/*
+ * Walks every session in batches (short read transactions, as foreach)
+ * and removes those over as of now, one WRITE_NOSYNC transaction per
+ * batch: no long transaction holds up the authorizer's reads, and a crash
+ * loses at most work the next gc does again.
+ */
+int
+bnc_store_session_gc(struct bnc_store *s, int64_t now, size_t *count)
+{
+    struct bnc_store_bdb_item it[BNC_STORE_FOREACH_BATCH];
+    struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
+    char ids[BNC_STORE_FOREACH_BATCH][BNC_SESSION_ID_LEN];
+    struct bnc_store_bdb_sgc a;
+    const unsigned char *p;
+    size_t n = 0, i, total = 0;
+    int rc;
+
+    if (count != NULL)
+        *count = 0;
+    if (s->st_readonly) {
+        bnc_log(BNC_LOG_ERR, "store %s is open read-only: session gc refused",
+                s->st_path);
+        return BNC_STORE_ERROR;
+    }
+    for (;;) {
+        rc = bnc_store_bdb_session_batch(s, last.key != NULL ? &last : NULL,
+                                         it, &n);
+        if (rc != BNC_STORE_OK)
+            break;
+        a.ids = ids;
+        a.n = 0;
+        a.now = now;
+        a.count = 0;
+        for (i = 0; i < n; i++) {
+            p = it[i].val;
+            if (it[i].vlen < BNC_SESSION_REC_USER_OFF ||
+                it[i].klen != BNC_SESSION_ID_LEN)
+                continue;
+            if (bnc_store_bdb_session_over(now,
+                                           (int64_t)bnc_codec_get_u64(p + 49),
+                                           (int64_t)bnc_codec_get_u64(p + 57),
+                                           (int64_t)bnc_codec_get_u64(p + 65),
+                                           it[i].aux))
+                memcpy(ids[a.n++], it[i].key, BNC_SESSION_ID_LEN);
+        }
+        if (a.n > 0) {
+            rc = bnc_store_bdb_enter(s);
+            if (rc == BNC_STORE_OK) {
+                rc = bnc_store_bdb_rc(s,
+                                      bnc_store_bdb_txn(
+                                          s, BNC_STORE_NOSYNC,
+                                          bnc_store_bdb_sgc_work, &a),
+                                      "remove expired sessions", "");
+                bnc_store_bdb_leave(s);
+            }
+            if (rc == BNC_STORE_OK)
+                total += a.count;
+        }
+        if (rc != BNC_STORE_OK || n < BNC_STORE_FOREACH_BATCH) {
+            bnc_store_bdb_items_free(it, n);
+            break;
+        }
+        free(last.key);
+        last.key = it[n - 1].key;
+        last.klen = it[n - 1].klen;
+        it[n - 1].key = NULL;
+        bnc_store_bdb_items_free(it, n);
+    }
+    free(last.key);
+    if (count != NULL)
+        *count = total;
     return rc;
 }
 
@@ -2599,7 +3554,7 @@ bnc_store_bdb_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
     uintmax_t logbytes = 0, total;
     struct stat st;
     size_t nlogs = 0;
-    uintmax_t tokens = 0;
+    uintmax_t tokens = 0, sessions = 0;
     int ret, rc = -1, tries;
 
     fprintf(out, "store %s\n", s->st_path);
@@ -2632,6 +3587,9 @@ bnc_store_bdb_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
     if (s->st_tokens != NULL &&
         bnc_store_bdb_count(s, s->st_tokens, &tokens) == 0)
         fprintf(out, "  tokens           %ju\n", tokens);
+    if (s->st_sessions != NULL &&
+        bnc_store_bdb_count(s, s->st_sessions, &sessions) == 0)
+        fprintf(out, "  sessions         %ju\n", sessions);
     fprintf(out, "files\n");
     bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_META_FILE);
     bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_USERS_FILE);
@@ -2642,6 +3600,15 @@ bnc_store_bdb_stats(struct bnc_store *s, FILE *out, struct bnc_err *err)
         bnc_store_bdb_file_size(out, s->st_path,
                                 BNC_STORE_TOKENS_BY_USER_FILE);
         bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_TOKENS_USED_FILE);
+    }
+    if (s->st_sessions != NULL) {
+        bnc_store_bdb_file_size(out, s->st_path, BNC_STORE_SESSIONS_FILE);
+        bnc_store_bdb_file_size(out, s->st_path,
+                                BNC_STORE_SESSIONS_BY_ID_FILE);
+        bnc_store_bdb_file_size(out, s->st_path,
+                                BNC_STORE_SESSIONS_BY_USER_FILE);
+        bnc_store_bdb_file_size(out, s->st_path,
+                                BNC_STORE_SESSIONS_SEEN_FILE);
     }
     ret = env->log_archive(env, &logs, DB_ARCH_LOG);
     if (ret == 0 && logs != NULL) {
@@ -2724,7 +3691,9 @@ bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
         BNC_STORE_META_FILE,          BNC_STORE_USERS_FILE,
         BNC_STORE_USERS_BY_ID_FILE,   BNC_STORE_TOKENS_FILE,
         BNC_STORE_TOKENS_BY_ID_FILE,  BNC_STORE_TOKENS_BY_USER_FILE,
-        BNC_STORE_TOKENS_USED_FILE,   NULL};
+        BNC_STORE_TOKENS_USED_FILE,   BNC_STORE_SESSIONS_FILE,
+        BNC_STORE_SESSIONS_BY_ID_FILE, BNC_STORE_SESSIONS_BY_USER_FILE,
+        BNC_STORE_SESSIONS_SEEN_FILE, NULL};
     struct stat st;
     DB *vdb;
     char *path;
@@ -2744,7 +3713,7 @@ bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
     for (i = 0; files[i] != NULL; i++) {
         path = bnc_store_bdb_join(s->st_path, files[i]);
         if (stat(path, &st) != 0 && errno == ENOENT) {
-            free(path); /* a store without tokens yet */
+            free(path); /* a store without tokens or sessions yet */
             continue;
         }
         free(path);
