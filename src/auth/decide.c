@@ -6,6 +6,7 @@
 
 #include "auth/decide.h"
 #include "auth/rules.h"
+#include "auth/session.h"
 #include "conf/conf.h"
 #include "fcgi/request.h"
 #include "fcgi/response.h"
@@ -75,6 +76,12 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
                               res.detail ? res.detail
                                          : "Incorrect authentication credentials.",
                               res.code ? res.code : "authentication_failed");
+            /* A detail made for this request lives in res: keep a copy. */
+            if (d->detail == res.detail_buf) {
+                snprintf(d->detail_buf, sizeof(d->detail_buf), "%s",
+                         res.detail_buf);
+                d->detail = d->detail_buf;
+            }
             snprintf(d->reason, sizeof(d->reason), "%s", res.reason);
             bnc_result_cleanup(&res);
             return 1;
@@ -196,6 +203,38 @@ bnc_decision_challenge(struct bnc_response *resp,
     bnc_buf_cleanup(&c);
 }
 
+/* A browser navigation without a (valid) session goes to the login page
+ * instead of a bare 401 (issue 4). Not for nginx, which turns any status
+ * but 401/403 into 500 (web-servers.md 6.3; error_page 401 does it there),
+ * nor for Apache's authenticator, whose question is only "is this password
+ * right". Returns 1 when resp is the redirect. */
+static int
+bnc_decision_redirect(struct bnc_runtime *rt, const struct bnc_request *req,
+                      const struct bnc_decision *d, struct bnc_response *resp)
+{
+    const struct bnc_session_conf *c;
+    struct bnc_buf loc;
+
+    if (d->status != 401 || req->role == BNC_ROLE_NGINX ||
+        bnc_request_is_authenticator(req))
+        return 0;
+    /* No credentials at all, or a session that failed; a wrong password
+     * or token is an API client's error and keeps its 401. */
+    if (d->scheme != NULL && strcmp(d->scheme, "session") != 0)
+        return 0;
+    c = bnc_session_conf_of(rt);
+    if (c == NULL || !bnc_session_wants_redirect(c, req))
+        return 0;
+    bnc_buf_init(&loc);
+    bnc_session_login_location(c, req, &loc);
+    bnc_response_header(resp, "Location", bnc_buf_str(&loc));
+    bnc_response_json_error(resp, 302,
+                            "Authentication required: see the login page.",
+                            "login_required");
+    bnc_buf_cleanup(&loc);
+    return 1;
+}
+
 void
 bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
                      const struct bnc_decision *d, struct bnc_response *resp)
@@ -211,6 +250,8 @@ bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
                                       : BNC_IDENT_VARIABLES);
         return;
     }
+    if (bnc_decision_redirect(rt, req, d, resp))
+        return;
     if (d->status == 401) {
         /* A scheme that failed answers with its own challenge; "no
          * credentials" offers every enabled scheme. */

@@ -3,11 +3,13 @@
 #include <string.h>
 
 #include "auth/registry.h"
+#include "auth/session.h"
 
 const struct bnc_scheme *const bnc_builtin_schemes[] = {
     &bnc_scheme_basic,
     &bnc_scheme_token,
     &bnc_scheme_ip,
+    &bnc_scheme_session,
     NULL,
 };
 
