@@ -127,10 +127,20 @@ static const struct bnc_ctl_verb bnc_ctl_token_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+static const struct bnc_ctl_verb bnc_ctl_session_verbs[] = {
+    {"list", "[USER] [--json]",
+     "list sessions (never the cookie values or CSRF secrets)",
+     0, 1, BNC_CTL_O_JSON, bnc_ctl_session_list},
+    {"revoke", "ID | --user USER", "end one session, or all of a user's",
+     0, 1, BNC_CTL_O_USER, bnc_ctl_session_revoke},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"user", bnc_ctl_user_verbs},
     {"group", bnc_ctl_group_verbs},
     {"token", bnc_ctl_token_verbs},
+    {"session", bnc_ctl_session_verbs},
     {"db", bnc_ctl_db_verbs},
     {NULL, NULL}
 };
@@ -671,7 +681,8 @@ main(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        bnc_ctl_errx("missing command (valid: user, group, token, db)");
+        bnc_ctl_errx("missing command (valid: user, group, token, session, "
+                     "db)");
         goto usage;
     }
     rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);

@@ -393,6 +393,9 @@ bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         goto out;
     }
     printf("password of user %s changed\n", bnc_ctl_vis(&vis, name));
+    /* not_before already voids them; removing them also frees the space
+     * and empties 'session list'. */
+    bnc_ctl_session_end_user(ctx, name);
     rc = BNC_CTL_EXIT_OK;
 out:
     bnc_str_wipe_free(hash);
@@ -415,6 +418,8 @@ bnc_ctl_user_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     bnc_buf_init(&vis);
     printf("user %s deleted\n", bnc_ctl_vis(&vis, name));
     bnc_buf_cleanup(&vis);
+    /* A later user of the same name must not inherit them. */
+    bnc_ctl_session_end_user(ctx, name);
     return BNC_CTL_EXIT_OK;
 }
 
@@ -442,6 +447,8 @@ bnc_ctl_user_toggle(struct bnc_ctl *ctx, const struct bnc_ctl_args *a,
     printf("user %s %s%s\n", bnc_ctl_vis(&vis, name),
            e.changed ? "" : "was already ", disable ? "disabled" : "enabled");
     bnc_buf_cleanup(&vis);
+    if (disable)
+        bnc_ctl_session_end_user(ctx, name);
     return BNC_CTL_EXIT_OK;
 }
 

@@ -95,7 +95,7 @@ struct bnc_conf *bnc_ctl_conf(struct bnc_ctl *ctx);
  * clear message and returns NULL on failure. */
 struct bnc_store *bnc_ctl_store(struct bnc_ctl *ctx, int create);
 
-/* Commands (cmd_user.c, cmd_db.c, cmd_token.c). Each returns a BNC_CTL_EXIT_* value. */
+/* Commands (cmd_user.c, cmd_db.c, cmd_token.c, cmd_session.c). Each returns a BNC_CTL_EXIT_* value. */
 int bnc_ctl_user_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
@@ -113,6 +113,12 @@ int bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* cmd_session.c */
+int bnc_ctl_session_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* Ends every session of user (store open), printing how many; a failure
+ * is a warning (not_before voids them anyway). 0 or -1. */
+int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# bouncerctl end to end on a temporary store: db, user, group and token
+# bouncerctl end to end on a temporary store: db, user, group, token and session
 # commands, error messages and exit status, no hash ever printed, the no-echo prompt.
 set -u
 
@@ -88,7 +88,7 @@ expect "--help" 0 'user add NAME' ''
 run
 expect "no command" 2 '' 'missing command'
 run frob
-expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, token, db\)"
+expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, token, session, db\)"
 run user frob
 expect "unknown verb" 2 '' "unknown command 'user frob' \(valid: add, passwd, del, list, show, disable, enable\)"
 run user
@@ -434,6 +434,94 @@ if command -v db5.3_dump >/dev/null 2>&1; then
             grep -qF -- "$key2" && leaked=1
     done
     [ "$leaked" = 0 ] && ok || bad "a token key is stored in clear"
+fi
+
+# ---- session list / revoke -------------------------------------------------
+# Sessions come from the benchmark filler (what a login stores).
+FILL="$top_builddir/bench/bnc-fill-sessions"
+if [ -x "$FILL" ]; then
+    fill() { # fill USER N: N sessions for USER; cookie values in $tmp/cookies
+        "$FILL" --store "$BOUNCER_HOME" --user "$1" --count "$2" \
+            --print-cookies "$2" >>"$tmp/cookies" 2>"$tmp/fill.err" ||
+            bad "bnc-fill-sessions $1 $2: $(cat "$tmp/fill.err")"
+    }
+    : >"$tmp/cookies"
+    run session frob
+    expect "unknown session verb" 2 '' "unknown command 'session frob' \(valid: list, revoke\)"
+    run session list
+    expect "session list, empty" 0 '^ID +USER +CREATED +LAST-SEEN +EXPIRES +CLIENT +USER-AGENT$'
+    [ "$(grep -c '^ss_' "$tmp/out")" = 0 ] && ok || bad "sessions listed before any: $out"
+    fill alice 2
+    fill carol 3
+    run session list
+    expect "session list" 0 '^ID +USER +CREATED +LAST-SEEN +EXPIRES +CLIENT +USER-AGENT$'
+    [ "$(grep -cE '^ss_[a-z2-7]{13} +(alice|carol) +20' "$tmp/out")" = 5 ] && ok ||
+        bad "session list: want 5 sessions: $out"
+    run session list alice
+    [ "$(grep -cE '^ss_[a-z2-7]{13} +alice ' "$tmp/out")" = 2 ] &&
+        ! grep -q carol "$tmp/out" && ok || bad "session list alice: $out"
+    run session list nosuch
+    expect "session list unknown user" 0 '^ID' "warning: no such user 'nosuch'"
+    run session list alice --json
+    expect "session list --json" 0 '^\['
+    if /usr/bin/python3 - "$tmp/out" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert isinstance(doc, list) and len(doc) == 2, doc
+for x in doc:
+    assert set(x) == {"id", "user", "created", "last_seen", "expires",
+                      "idle_timeout", "ends", "expired", "client",
+                      "user_agent", "device"}, x
+    assert x["user"] == "alice" and x["id"].startswith("ss_"), x
+    assert x["expires"] > x["created"] and not x["expired"], x
+PY
+    then ok; else bad "session list --json content: $out"; fi
+    run session list alice bob
+    expect "session list: one user at most" 2 '' "superfluous argument 'bob'"
+    sid=$(head -n 1 "$tmp/cookies")
+    [ "${#sid}" = 43 ] && ok || bad "filler printed no cookie value: $sid"
+    run session revoke
+    expect "session revoke needs an id or --user" 2 '' "takes a session ID or --user USER"
+    run session revoke "$sid"
+    expect "session revoke with a cookie value" 2 '' "not a session id"
+    grep -qF -- "$sid" "$tmp/err" && bad "revoke echoed the cookie value" || ok
+    run session revoke ss_aaaaaaaaaaaaa
+    expect "session revoke unknown id" 1 '' "no such session 'ss_aaaaaaaaaaaaa'"
+    run session list alice
+    id1=$(sed -n 's/^\(ss_[a-z2-7]*\) .*/\1/p' "$tmp/out" | head -n 1)
+    run session revoke "$id1" --user alice
+    expect "session revoke id and --user" 2 '' "one of them"
+    run session revoke "$id1"
+    expect "session revoke by id" 0 "^session $id1 revoked\$"
+    run session revoke "$id1"
+    expect "session revoke twice" 1 '' "no such session '$id1'"
+    run session revoke --user alice
+    expect "session revoke --user" 0 '^1 session of user alice revoked$'
+    run session revoke --user alice
+    expect "session revoke --user again" 0 '^user alice has no sessions$'
+    run session revoke --user nosuch
+    expect "session revoke --user unknown" 1 '' "no such user 'nosuch'"
+    # A new password, a disable, a delete: the user's sessions end.
+    runin $'carol-New-pw-1\n' user passwd carol --password-stdin
+    expect "passwd ends sessions" 0 '^3 sessions of user carol ended$'
+    run session list carol
+    [ "$(grep -c '^ss_' "$tmp/out")" = 0 ] && ok || bad "sessions left after passwd: $out"
+    fill carol 1
+    run user disable carol
+    expect "disable ends sessions" 0 '^1 session of user carol ended$'
+    run user enable carol
+    fill carol 1
+    run user del carol
+    expect "del ends sessions" 0 '^user carol deleted$'
+    run session list carol
+    [ "$(grep -c '^ss_' "$tmp/out")" = 0 ] && ok || bad "sessions left after del: $out"
+    # No cookie value anywhere in what bouncerctl printed.
+    while read -r c; do
+        grep -v '^\$ bouncerctl ' "$all" | grep -qF -- "$c" &&
+            bad "a session cookie value was printed" || ok
+    done <"$tmp/cookies"
+else
+    bad "$FILL is not built"
 fi
 
 # ---- del -------------------------------------------------------------------
