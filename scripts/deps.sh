@@ -22,6 +22,7 @@ lighttpd apache2 apache2-utils libapache2-mod-fcgid
 curl procps util-linux coreutils
 python3 python3-django python3-djangorestframework python3-jwt
 python3-bcrypt python3-argon2
+chromium chromium-driver python3-selenium
 "
 
 if [ "${1:-}" = "--list" ]; then
