@@ -190,7 +190,8 @@ bnc_responder_csrf_failed(struct bnc_response *resp, struct bnc_decision *d,
     char detail[300];
 
     snprintf(detail, sizeof(detail), "CSRF Failed: %s", why);
-    bnc_responder_error(resp, d, 403, detail, "permission_denied", detail);
+    /* The authorizer's session scheme uses the same code. */
+    bnc_responder_error(resp, d, 403, detail, "csrf_failed", detail);
 }
 
 /* ---- GET /auth/login ------------------------------------------------- */
@@ -472,7 +473,8 @@ bnc_responder_logout(struct bnc_runtime *rt, const struct bnc_session_conf *sc,
         goto out;
     }
     if (bnc_session_end(sc, rt->store, &s, req, resp) != 0) {
-        bnc_buf_reset(&resp->headers);
+        /* The cookies are cleared all the same (this browser is logged
+         * out), but the client must know the session may live on. */
         bnc_responder_error(resp, d, 503,
                             "Authentication is temporarily unavailable.",
                             "service_unavailable",
