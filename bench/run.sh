@@ -4,7 +4,10 @@
 # authorizer (the floor), straight over FastCGI and through lighttpd.
 #
 # usage: bench/run.sh [BUILD_DIR]     (expects a built tree: make first)
-# env:   BENCH_REPS (default 5), BENCH_SECONDS (wrk seconds per run, 3)
+# env:   BENCH_REPS (default 5), BENCH_SECONDS (wrk seconds per run, 3),
+#        BENCH_TOKENS=0 skips the API-token part, BENCH_TOKEN_CACHE (directory
+#        keeping the 1,000,000-token store between runs; default
+#        $TMPDIR/bnc-bench-1m-UID), BENCH_TOKEN_KEYS (distinct keys, 200)
 #
 # Never fails on a number: it exits non-zero only when it cannot run at all.
 
@@ -161,13 +164,179 @@ NARGON=$(awk -v p="${p50:-0}" 'BEGIN { n = (p > 0) ? int(3000000 / p) : 200;
     if (n > 200) n = 200; if (n < 20) n = 20; print n }')
 NFAST=5000
 
-log "direct FastCGI: $REPS rounds (floor/cached/401: $NFAST requests, Argon2id: $NARGON)"
+# ---- API tokens: a 1,000- and a 1,000,000-token store ---------------------
+# bench/bnc-fill-tokens creates each store (DB_CONFIG with a cache big enough
+# for the whole 1M store) and prints known keys. Filling 1M tokens takes a
+# while, so that store is kept between runs in BENCH_TOKEN_CACHE, marked with
+# a signature of the code that wrote it (a format change means a refill).
+FILL=$B/bench/bnc-fill-tokens
+NKEYS=${BENCH_TOKEN_KEYS:-200}
+RCYCLE=50
+TOK=
+TOK_WHY=
+T1M_DIR=${BENCH_TOKEN_CACHE:-${TMPDIR:-/tmp}/bnc-bench-1m-$(id -u)}
+T1M_COUNT=1000000
+T1M_CACHE=512M
+T1K_FILL=
+T1M_FILL=
+T1M_FROM=
+
+now_s() { date +%s.%N; }
+secs_since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
+
+write_tok_conf() { # file store cache
+    cat >"$1" <<EOF
+[store]
+path = $2
+cache_size = $3
+
+[auth]
+schemes = token
+
+[log]
+level = info
+
+[rules]
+/ = authenticated
+EOF
+}
+
+# fill_store DIR COUNT CACHE KEYSFILE: a new store; prints the wall seconds.
+fill_store() {
+    local t0
+    rm -rf "$1"
+    t0=$(now_s)
+    if ! "$FILL" --store "$1" --user bench --count "$2" --cache-size "$3" \
+        --print-keys "$NKEYS" >"$4" 2>>"$TMP/fill.err"; then
+        return 1
+    fi
+    secs_since "$t0"
+}
+
+if [ "${BENCH_TOKENS:-1}" = 0 ]; then
+    TOK_WHY="skipped (BENCH_TOKENS=0)"
+elif [ ! -x "$FILL" ]; then
+    TOK_WHY="skipped: $FILL is not built"
+fi
+if [ -z "$TOK_WHY" ]; then
+    log "tokens: filling a 1,000-token store"
+    write_tok_conf "$TMP/tok1k.conf" "$TMP/store1k" 64M
+    if ! T1K_FILL=$(fill_store "$TMP/store1k" 1000 64M "$TMP/keys1k"); then
+        TOK_WHY="skipped: filling the 1k store failed: $(tail -n 3 "$TMP/fill.err")"
+    elif ! out=$(env BOUNCER_HOME="$TMP/store1k" "$BOUNCER" -c "$TMP/tok1k.conf" \
+        --check-config 2>&1); then
+        # A build without the token scheme must not stop the Basic part.
+        TOK_WHY="skipped: bouncer --check-config refuses the token config: $out"
+    fi
+fi
+if [ -z "$TOK_WHY" ]; then
+    # The format versions, the token codec and the filler (store.h changes
+    # for other reasons too often); a stale store that still slipped through
+    # fails the known-key check below.
+    sig=$( { grep -E '^#define BNC_(STORE_SCHEMA|TOKEN_RECORD_VERSION|TOKEN_ID_LEN) ' \
+        "$SRC/src/store/store.h"; cat "$SRC/src/store/token.c" \
+        "$SRC/bench/fill_tokens.c"; } 2>/dev/null | sha256sum | cut -c1-16)
+    mark="$T1M_DIR/filled"
+    if [ -f "$mark" ] && grep -qx "sig=$sig" "$mark" &&
+        [ "$(wc -l <"$T1M_DIR/keys" 2>/dev/null)" -ge "$NKEYS" ]; then
+        T1M_FILL=$(sed -n 's/^seconds=//p' "$mark")
+        T1M_FROM="kept from $(sed -n 's/^date=//p' "$mark") in $T1M_DIR"
+        log "tokens: reusing the 1,000,000-token store in $T1M_DIR"
+    else
+        log "tokens: filling a 1,000,000-token store in $T1M_DIR (kept for later runs)"
+        rm -rf "$T1M_DIR"
+        mkdir -p "$T1M_DIR"
+        if T1M_FILL=$(fill_store "$T1M_DIR/store" "$T1M_COUNT" "$T1M_CACHE" \
+            "$T1M_DIR/keys"); then
+            printf 'sig=%s\nseconds=%s\ndate=%s\n' "$sig" "$T1M_FILL" \
+                "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$mark"
+            T1M_FROM="filled in this run"
+        else
+            TOK_WHY="skipped: filling the 1M store failed: $(tail -n 3 "$TMP/fill.err")"
+            rm -rf "$T1M_DIR"
+        fi
+    fi
+fi
+if [ -z "$TOK_WHY" ]; then
+    write_tok_conf "$TMP/tok1m.conf" "$T1M_DIR/store" "$T1M_CACHE"
+    # BOUNCER_HOME (exported above for the Basic store) overrides [store]
+    # path, so each token bouncer gets its own.
+    start "bouncer (1k tokens)" "$TMP/t1k.sock" "$TMP/tok1k.err" \
+        env BOUNCER_HOME="$TMP/store1k" "$BOUNCER" -c "$TMP/tok1k.conf" --threads 1
+    start "bouncer (1M tokens)" "$TMP/t1m.sock" "$TMP/tok1m.err" \
+        env BOUNCER_HOME="$T1M_DIR/store" "$BOUNCER" -c "$TMP/tok1m.conf" --threads 1
+    KEY1K="Token $(head -n 1 "$TMP/keys1k")"
+    KEY1M="Token $(head -n 1 "$T1M_DIR/keys")"
+    ok1=$("$CLIENT" --bench --connect "unix:$TMP/t1k.sock" --requests 500 \
+        --expect-status 200 "${PARAMS[@]}" -p "HTTP_AUTHORIZATION=$KEY1K" 2>&1)
+    ok2=$("$CLIENT" --bench --connect "unix:$TMP/t1m.sock" --requests 500 \
+        --expect-status 200 "${PARAMS[@]}" -p "HTTP_AUTHORIZATION=$KEY1M" 2>&1)
+    if [ "$(field "$ok1" errors)" = 0 ] && [ "$(field "$ok2" errors)" = 0 ]; then
+        TOK=ok
+    else
+        TOK_WHY="skipped: the known keys were not accepted: $ok1 / $ok2"
+        case $T1M_FROM in kept*) TOK_WHY="$TOK_WHY (remove $T1M_DIR to refill the 1M store)" ;; esac
+    fi
+fi
+[ -n "$TOK_WHY" ] && log "tokens: $TOK_WHY"
+
+log "direct FastCGI: $REPS rounds (floor/cached/401${TOK:+/token}: $NFAST requests, Argon2id: $NARGON)"
 for r in $(seq "$REPS"); do
     bench floor "$TMP/noop.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
     bench cached "$TMP/b.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
     bench argon2 "$TMP/b0.sock" 200 "$NARGON" -p "HTTP_AUTHORIZATION=$AUTH"
     bench anon "$TMP/b.sock" 401 "$NFAST"
+    if [ -n "$TOK" ]; then
+        bench tok1k "$TMP/t1k.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$KEY1K"
+        bench tok1m "$TMP/t1m.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$KEY1M"
+    fi
 done
+
+# Cycling over NKEYS distinct keys: bnc-fcgi --bench sends one fixed request,
+# so each key gets its own run of RCYCLE requests (a new connection each, as
+# always). Key i goes to the floor, then the 1k store, then the 1M store
+# before key i+1, so load changes on a shared machine hit all three alike.
+# A run's first request pays the client's start-up (and, once a minute per
+# token, bouncer's last-used write), so the figure is the median of the
+# runs' p50 latencies, taken the same way for the floor.
+cycle_run() { # SOCK KEY
+    "$CLIENT" --bench --connect "unix:$1" --timeout 30 --concurrency 1 \
+        --requests "$RCYCLE" --expect-status 200 "${PARAMS[@]}" \
+        -p "HTTP_AUTHORIZATION=Token $2" 2>>"$TMP/client.err"
+}
+cycle_sum() { # KEY: one summary line of $TMP/KEY.runs appended to $TMP/KEY
+    {
+        printf 'p50_us=%s ' "$(while read -r l; do field "$l" p50_us; done \
+            <"$TMP/$1.runs" | median)"
+        printf 'p99_us=%s ' "$(while read -r l; do field "$l" p99_us; done \
+            <"$TMP/$1.runs" | median)"
+        printf 'runs=%s ' "$(wc -l <"$TMP/$1.runs")"
+        printf 'errors=%s\n' "$(while read -r l; do field "$l" errors; done \
+            <"$TMP/$1.runs" | awk '{ s += $1 } END { print s + 0 }')"
+    } >>"$TMP/$1"
+}
+cycle() { # one round over the key pairs
+    local a b
+    : >"$TMP/cyc_floor.runs"
+    : >"$TMP/cyc1k.runs"
+    : >"$TMP/cyc1m.runs"
+    paste -d ' ' <(head -n "$NKEYS" "$TMP/keys1k") <(head -n "$NKEYS" "$T1M_DIR/keys") |
+        while read -r a b; do
+            cycle_run "$TMP/noop.sock" "$a" >>"$TMP/cyc_floor.runs"
+            cycle_run "$TMP/t1k.sock" "$a" >>"$TMP/cyc1k.runs"
+            cycle_run "$TMP/t1m.sock" "$b" >>"$TMP/cyc1m.runs"
+        done
+}
+if [ -n "$TOK" ]; then
+    log "tokens: $REPS rounds cycling over $NKEYS keys ($RCYCLE requests each)"
+    cycle # warm-up: every key once through each store
+    for r in $(seq "$REPS"); do
+        cycle
+        cycle_sum cyc_floor
+        cycle_sum cyc1k
+        cycle_sum cyc1m
+    done
+fi
 
 # ---- through lighttpd -------------------------------------------------------
 LT=
@@ -302,6 +471,68 @@ mkdir -p "$OUT"
     awk -v a="$us" -v b="$fus" 'BEGIN { if (b > 0) printf "bouncer (Basic, cached) costs %.2fx the floor per request (%.1f us more).\n", a / b, a - b }'
     read -r rate us _ _ _ < <(stat_direct argon2)
     awk -v a="$us" -v b="$fus" 'BEGIN { if (b > 0) printf "bouncer (Basic, Argon2id, cache off) costs %.2fx the floor per request.\n", a / b }'
+    echo
+    if [ -n "$TOK" ]; then
+        dbmb=$(du -cb "$T1M_DIR"/store/*.db 2>/dev/null | tail -n 1 |
+            awk '{ printf "%.0f", $1 / 1048576 }')
+        echo "API tokens ([auth] schemes = token, one single-threaded bouncer per store,"
+        echo "same client and floor as above). Stores filled with bench/bnc-fill-tokens"
+        echo "(random 43-character keys as bouncerctl makes them, transactions of 1000):"
+        echo "  1k store:       1000 tokens, filled in $T1K_FILL s"
+        echo "  1M store: $T1M_COUNT tokens, filled in $T1M_FILL s ($T1M_FROM),"
+        echo "            cache_size $T1M_CACHE, database files ${dbmb:-?} MB"
+        echo
+        printf '%-38s %10s %9s %8s %8s %7s  %s\n' case "req/s" "us/req" p50_us p99_us errors "time vs floor"
+        for k in tok1k:"bouncer Token, 1k store, one key" \
+            tok1m:"bouncer Token, 1M store, one key"; do
+            key=${k%%:*}
+            read -r rate us p50 p99 errs < <(stat_direct "$key")
+            ratio=$(awk -v a="$us" -v b="$fus" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "?" }')
+            printf '%-38s %10.0f %9.1f %8s %8s %7s  %s\n' "${k#*:}" \
+                "$rate" "$us" "$p50" "$p99" "$errs" "$ratio"
+        done
+        echo
+        echo "Cycling over $NKEYS known keys: one run of $RCYCLE requests per key (bnc-fcgi"
+        echo "sends one fixed request per run), key i to the floor, the 1k and the 1M store"
+        echo "in turn; median over rounds of the median p50 of the runs:"
+        echo
+        printf '%-38s %8s %8s %7s  %s\n' case p50_us p99_us errors "p50 vs floor"
+        cyc() { # key field
+            while read -r l; do field "$l" "$2"; done <"$TMP/$1" | median
+        }
+        cerr() {
+            while read -r l; do field "$l" errors; done <"$TMP/$1" |
+                awk '{ s += $1 } END { print s + 0 }'
+        }
+        cf=$(cyc cyc_floor p50_us)
+        for k in cyc_floor:"floor: noop-authorizer" \
+            cyc1k:"bouncer Token, 1k store, $NKEYS keys" \
+            cyc1m:"bouncer Token, 1M store, $NKEYS keys"; do
+            key=${k%%:*}
+            p=$(cyc "$key" p50_us)
+            printf '%-38s %8s %8s %7s  %s\n' "${k#*:}" "$p" "$(cyc "$key" p99_us)" \
+                "$(cerr "$key")" \
+                "$(awk -v a="$p" -v b="$cf" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "?" }')"
+        done
+        read -r _ u1k _ _ _ < <(stat_direct tok1k)
+        read -r _ u1m _ _ _ < <(stat_direct tok1m)
+        echo
+        awk -v f="$fus" -v a="$u1k" -v b="$u1m" -v cf="$cf" \
+            -v ca="$(cyc cyc1k p50_us)" -v cb="$(cyc cyc1m p50_us)" 'BEGIN {
+            r1 = (f > 0) ? a / f : 0; r2 = (f > 0) ? b / f : 0
+            c1 = (cf > 0) ? ca / cf : 0; c2 = (cf > 0) ? cb / cf : 0
+            d1 = (a > 0) ? (b - a) / a * 100 : 0; d2 = (ca > 0) ? (cb - ca) / ca * 100 : 0
+            printf "Issue 3 target, token decision <= 1.25x the floor:\n"
+            printf "  one key (us/req): 1k %.2fx, 1M %.2fx -> %s\n", r1, r2,
+                (r1 <= 1.25 && r2 <= 1.25) ? "met" : "NOT met"
+            printf "  cycling (p50):    1k %.2fx, 1M %.2fx -> %s\n", c1, c2,
+                (c1 <= 1.25 && c2 <= 1.25) ? "met" : "NOT met"
+            printf "Issue 3 target, 1M store within 10%% of the 1k store:\n"
+            printf "  one key %+.1f%%, cycling %+.1f%% -> %s\n", d1, d2,
+                (d1 <= 10 && d2 <= 10) ? "met" : "NOT met" }'
+    else
+        echo "API-token part ${TOK_WHY:-skipped}."
+    fi
     if [ -n "$LT" ]; then
         echo
         echo "Through lighttpd $(lighttpd -v 2>/dev/null | sed -n 's/^lighttpd\/\([^ ]*\).*/\1/p')" \
