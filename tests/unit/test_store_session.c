@@ -1043,6 +1043,93 @@ test_store_session_survives_kill(void)
     test_rmrf(tmp);
 }
 
+/* Panics the shared environment from another process, as a process that
+ * met DB_RUNRECOVERY would (the way test_store.c does it). 0 = panicked. */
+static int
+test_panic_env(const char *path)
+{
+    pid_t pid;
+    int status = -1;
+
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        DB_ENV *env;
+
+        if (db_env_create(&env, 0) != 0)
+            _exit(2);
+        if (env->open(env, path,
+                      DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK |
+                          DB_INIT_LOG | DB_INIT_TXN | DB_THREAD |
+                          DB_REGISTER | DB_RECOVER,
+                      0660) != 0)
+            _exit(3);
+        if (env->set_flags(env, DB_PANIC_ENVIRONMENT, 1) != 0)
+            _exit(4);
+        (void)env->close(env, 0);
+        _exit(0);
+    }
+    if (pid < 0)
+        return -1;
+    (void)waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* With revive on (the daemon's setting), session reads and logins that
+ * meet a panic reopen the store themselves and succeed; without it they
+ * report DEAD. */
+static void
+test_store_session_revive(void)
+{
+    char *tmp = test_tmpdir(), *path = NULL;
+    struct bnc_store_opts o;
+    struct bnc_store *s;
+    struct bnc_session t, got;
+    struct bnc_err err;
+    size_t n = strlen(tmp) + 8;
+
+    path = bnc_malloc(n);
+    (void)snprintf(path, n, "%s/store", tmp);
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.cache_bytes = TEST_CACHE;
+    o.create = 1;
+    o.revive = 1;
+    bnc_err_clear(&err);
+    s = bnc_store_open(&o, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(test_add_user(s, "alice") == BNC_STORE_OK);
+    test_session(&t, 1, "alice");
+    CU_ASSERT(bnc_store_session_add(s, &t, BNC_STORE_NOSYNC) == BNC_STORE_OK);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    CU_ASSERT(bnc_store_session_get(s, t.digest, &got) == BNC_STORE_OK);
+    CU_ASSERT(strcmp(got.id, t.id) == 0 && got.last_seen == t.created);
+    bnc_session_cleanup(&got);
+    CU_ASSERT(bnc_store_dead(s) == 0);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    CU_ASSERT(bnc_store_session_get_by_id(s, t.id, &got) == BNC_STORE_OK);
+    bnc_session_cleanup(&got);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    test_session(&t, 2, "alice");
+    CU_ASSERT(bnc_store_session_add(s, &t, BNC_STORE_NOSYNC) == BNC_STORE_OK);
+    CU_ASSERT(test_present(s, &t));
+    CU_ASSERT(bnc_store_dead(s) == 0);
+    bnc_store_close(s);
+
+    /* Without revive (bouncerctl): DEAD, and nothing reopened. */
+    o.revive = 0;
+    s = bnc_store_open(&o, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_FATAL(test_panic_env(path) == 0);
+    CU_ASSERT(bnc_store_session_get(s, t.digest, &got) == BNC_STORE_DEAD);
+    CU_ASSERT(bnc_store_dead(s) == 1);
+    CU_ASSERT(bnc_store_recover(s, &err) == 0);
+    CU_ASSERT(test_present(s, &t));
+    bnc_store_close(s);
+    free(path);
+    test_rmrf(tmp);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_store_session_codec_roundtrip", test_store_session_codec_roundtrip},
     {"test_store_session_codec_user_agent",
@@ -1055,6 +1142,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_store_session_gc", test_store_session_gc},
     {"test_store_session_many", test_store_session_many},
     {"test_store_session_survives_kill", test_store_session_survives_kill},
+    {"test_store_session_revive", test_store_session_revive},
     {NULL, NULL},
 };
 
