@@ -148,8 +148,12 @@ bnc_request_resolve_client(struct bnc_request *r,
 int
 bnc_request_is_authenticator(const struct bnc_request *r)
 {
-    return r->apache_role == BNC_APACHE_AUTHENTICATOR ||
-           (r->role == BNC_ROLE_AUTHORIZER && r->has_remote_passwd);
+    /* REMOTE_PASSWD is what marks it: mod_auth_basic's providers
+     * (mod_authnz_fcgi authn/authnz, FcgidAuthenticator) always send it.
+     * AuthnzFcgiCheckAuthnProvider also says AUTHENTICATOR but sends no
+     * REMOTE_PASSWD: there Apache takes the user from our answer
+     * (UserExpr), so the request is decided as usual. */
+    return r->role == BNC_ROLE_AUTHORIZER && r->has_remote_passwd;
 }
 
 long long

@@ -62,9 +62,9 @@ void bnc_request_resolve_client(struct bnc_request *r,
 /* First value of NAME (libfcgi semantics), or NULL. Values longer than
  * BNC_PARAM_MAX are returned as NULL. */
 const char *bnc_request_param(const struct bnc_request *r, const char *name);
-/* 1 when Apache runs us as its authenticator (FCGI_APACHE_ROLE=
- * AUTHENTICATOR, or mod_authnz_fcgi's authnz provider which sends no role
- * but REMOTE_PASSWD): a 200 then means "this password is right". */
+/* 1 when Apache hands us Basic credentials to check (REMOTE_PASSWD present:
+ * mod_authnz_fcgi authn/authnz providers, FcgidAuthenticator): a 200 then
+ * means "this password is right". */
 int bnc_request_is_authenticator(const struct bnc_request *r);
 /* Microseconds since r->start. */
 long long bnc_request_elapsed_us(const struct bnc_request *r);

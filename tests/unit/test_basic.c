@@ -353,8 +353,20 @@ test_basic_apache_authenticator_role(void)
                            "REQUEST_METHOD=GET", "REQUEST_URI=/pub/x",
                            "REMOTE_USER=alice",
                            "REMOTE_PASSWD=s3cret:with:colons", NULL};
+    char basic_hdr[200];
+    char *check_authn[] = {"FCGI_ROLE=AUTHORIZER",
+                           "FCGI_APACHE_ROLE=AUTHENTICATOR",
+                           "REQUEST_METHOD=GET", "REQUEST_URI=/app/x",
+                           basic_hdr, NULL};
     char *out;
 
+    /* AuthnzFcgiCheckAuthnProvider: AUTHENTICATOR without REMOTE_PASSWD,
+     * the credentials in Authorization (CGIPassAuth): decided as usual. */
+    snprintf(basic_hdr, sizeof(basic_hdr), "HTTP_AUTHORIZATION=%s",
+             bnc_t_basic("alice:s3cret:with:colons"));
+    CU_ASSERT_EQUAL(bnc_t_decide_env(check_authn, &out), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Variable-REMOTE_USER: alice"));
+    free(out);
     /* Apache reads our 200 as "password correct": an anonymous rule must
      * not turn an unchecked or empty password into a login. */
     CU_ASSERT_EQUAL(bnc_t_decide_env(empty_pw, &out), 401);

@@ -1840,9 +1840,11 @@ test_crash_run(int held)
     t0 = test_now_us();
     do {
         test_pump(&c, 20);
-        all_ready = c.ready[8] && c.mods[0] >= 200 && c.mods[1] >= 200 &&
-                    c.mods[2] >= 200 && (!held || c.held);
-    } while (!all_ready && test_now_us() - t0 < 10e6);
+        all_ready = c.ready[8] && c.mods[0] >= 100 && c.mods[1] >= 100 &&
+                    c.mods[2] >= 100 && (!held || c.held);
+        /* Generous: under ASan on a loaded 2-core machine the workers
+         * start slowly; this is a precondition, not a measurement. */
+    } while (!all_ready && test_now_us() - t0 < 60e6);
     CU_ASSERT_FATAL(all_ready);
     if (!held)
         usleep((useconds_t)(rand_r(&seed) % 20000));

@@ -557,6 +557,7 @@ test_store_token_ops(void)
         free(text);
     }
     bnc_store_close(s);
+    free(path);
 
     /* Durable and indexed after a reopen. */
     s = test_open(tmp, &path);

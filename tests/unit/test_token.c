@@ -684,10 +684,19 @@ test_token_never_in_apache_authenticator_role(void)
     CU_ASSERT_EQUAL(d.status, 401);
     bnc_decision_cleanup(&d);
     free(out);
-    /* mod_fcgid's FcgidAuthenticator. */
+    /* mod_fcgid's FcgidAuthenticator (always sends REMOTE_PASSWD). */
     out = bnc_t_run(bnc_t_rt_bearer, "/", "192.0.2.7", "Bearer " K_ALICE,
-                    "FCGI_APACHE_ROLE=AUTHENTICATOR", "REMOTE_USER=bob", &d);
+                    "FCGI_APACHE_ROLE=AUTHENTICATOR", "REMOTE_PASSWD=x", &d);
     CU_ASSERT_EQUAL(d.status, 401);
+    bnc_decision_cleanup(&d);
+    free(out);
+    /* AuthnzFcgiCheckAuthnProvider says AUTHENTICATOR but sends no
+     * REMOTE_PASSWD: Apache takes the user from our answer (UserExpr), the
+     * mode made for bearer tokens. */
+    out = bnc_t_run(bnc_t_rt_bearer, "/", "192.0.2.7", "Bearer " K_ALICE,
+                    "FCGI_APACHE_ROLE=AUTHENTICATOR", NULL, &d);
+    CU_ASSERT_EQUAL(d.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Variable-REMOTE_USER: alice"));
     bnc_decision_cleanup(&d);
     free(out);
 }
