@@ -441,6 +441,7 @@ test_store_session_codec_fuzz(void)
     unsigned seed = 17;
     int i, k, ok = 0, bad = 0;
 
+    bnc_err_clear(&err);
     test_full(&t);
     CU_ASSERT_FATAL(bnc_session_encode(&t, &rec, &len) == 0);
     bnc_session_cleanup(&t);
