@@ -8,6 +8,10 @@
 #        BENCH_TOKENS=0 skips the API-token part, BENCH_TOKEN_CACHE (directory
 #        keeping the 1,000,000-token store between runs; default
 #        $TMPDIR/bnc-bench-1m-UID), BENCH_TOKEN_KEYS (distinct keys, 200)
+#        BENCH_SESSIONS=0 skips the session part, BENCH_SESSION_CACHE
+#        (directory keeping the 100,000-session store between runs; default
+#        $TMPDIR/bnc-bench-sess100k-UID), BENCH_SESSION_COOKIES (distinct
+#        cookies, 200)
 #
 # Never fails on a number: it exits non-zero only when it cannot run at all.
 
@@ -280,7 +284,99 @@ if [ -z "$TOK_WHY" ]; then
 fi
 [ -n "$TOK_WHY" ] && log "tokens: $TOK_WHY"
 
-log "direct FastCGI: $REPS rounds (floor/cached/401${TOK:+/token}: $NFAST requests, Argon2id: $NARGON)"
+# ---- sessions: a 100,000-session store ------------------------------------
+# bench/bnc-fill-sessions loads 100k live sessions of one user (each record
+# carries a 30-day lifetime and idle timeout) and prints known cookie values.
+# Like the 1M token store the store is kept in BENCH_SESSION_CACHE, marked
+# with a signature of the record format and the filler, and refilled once it
+# is 20 days old so that its sessions are still live. A request carries only
+# the cookie (GET: no CSRF check), as a browser's page view does.
+SFILL=$B/bench/bnc-fill-sessions
+NCOOK=${BENCH_SESSION_COOKIES:-200}
+SESS=
+SESS_WHY=
+S100K_DIR=${BENCH_SESSION_CACHE:-${TMPDIR:-/tmp}/bnc-bench-sess100k-$(id -u)}
+S100K_COUNT=100000
+S100K_CACHE=128M
+S100K_FILL=
+S100K_FROM=
+
+write_sess_conf() { # file store cache
+    cat >"$1" <<EOF
+[store]
+path = $2
+cache_size = $3
+
+[auth]
+schemes = session
+
+[log]
+level = info
+
+[rules]
+/ = authenticated
+EOF
+}
+
+if [ "${BENCH_SESSIONS:-1}" = 0 ]; then
+    SESS_WHY="skipped (BENCH_SESSIONS=0)"
+elif [ ! -x "$SFILL" ]; then
+    SESS_WHY="skipped: $SFILL is not built"
+fi
+if [ -z "$SESS_WHY" ]; then
+    sig=$(cat "$SRC/src/store/store.h" "$SRC/src/store/session.c" \
+        "$SRC/bench/fill_sessions.c" 2>/dev/null | sha256sum | cut -c1-16)
+    mark="$S100K_DIR/filled"
+    filled_at=$(sed -n 's/^epoch=//p' "$mark" 2>/dev/null)
+    if [ -f "$mark" ] && grep -qx "sig=$sig" "$mark" &&
+        [ -n "$filled_at" ] && [ $(($(date +%s) - filled_at)) -lt $((20 * 86400)) ] &&
+        [ "$(wc -l <"$S100K_DIR/cookies" 2>/dev/null)" -ge "$NCOOK" ]; then
+        S100K_FILL=$(sed -n 's/^seconds=//p' "$mark")
+        S100K_FROM="kept from $(sed -n 's/^date=//p' "$mark") in $S100K_DIR"
+        log "sessions: reusing the 100,000-session store in $S100K_DIR"
+    else
+        log "sessions: filling a 100,000-session store in $S100K_DIR (kept for later runs)"
+        rm -rf "$S100K_DIR"
+        mkdir -p "$S100K_DIR"
+        t0=$(now_s)
+        if "$SFILL" --store "$S100K_DIR/store" --user bench --count "$S100K_COUNT" \
+            --cache-size "$S100K_CACHE" --print-cookies "$NCOOK" \
+            >"$S100K_DIR/cookies" 2>>"$TMP/fill.err"; then
+            S100K_FILL=$(secs_since "$t0")
+            printf 'sig=%s\nseconds=%s\nepoch=%s\ndate=%s\n' "$sig" "$S100K_FILL" \
+                "$(date +%s)" "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$mark"
+            S100K_FROM="filled in this run"
+        else
+            SESS_WHY="skipped: filling the session store failed: $(tail -n 3 "$TMP/fill.err")"
+            rm -rf "$S100K_DIR"
+        fi
+    fi
+fi
+if [ -z "$SESS_WHY" ]; then
+    write_sess_conf "$TMP/sess.conf" "$S100K_DIR/store" "$S100K_CACHE"
+    if ! out=$(env BOUNCER_HOME="$S100K_DIR/store" "$BOUNCER" -c "$TMP/sess.conf" \
+        --check-config 2>&1); then
+        SESS_WHY="skipped: bouncer --check-config refuses the session config: $out"
+    fi
+fi
+if [ -z "$SESS_WHY" ]; then
+    start "bouncer (100k sessions)" "$TMP/s100k.sock" "$TMP/sess.err" \
+        env BOUNCER_HOME="$S100K_DIR/store" "$BOUNCER" -c "$TMP/sess.conf" --threads 1
+    COOKIE="sessionid=$(head -n 1 "$S100K_DIR/cookies")"
+    ok1=$("$CLIENT" --bench --connect "unix:$TMP/s100k.sock" --requests 500 \
+        --expect-status 200 "${PARAMS[@]}" -p "HTTP_COOKIE=$COOKIE" 2>&1)
+    ok2=$("$CLIENT" --bench --connect "unix:$TMP/s100k.sock" --requests 5 \
+        --expect-status 401 "${PARAMS[@]}" -p "HTTP_COOKIE=sessionid=not-a-session" 2>&1)
+    if [ "$(field "$ok1" errors)" = 0 ] && [ "$(field "$ok2" errors)" = 0 ]; then
+        SESS=ok
+    else
+        SESS_WHY="skipped: the known cookie was not accepted (or a forged one was): $ok1 / $ok2"
+        case $S100K_FROM in kept*) SESS_WHY="$SESS_WHY (remove $S100K_DIR to refill)" ;; esac
+    fi
+fi
+[ -n "$SESS_WHY" ] && log "sessions: $SESS_WHY"
+
+log "direct FastCGI: $REPS rounds (floor/cached/401${TOK:+/token}${SESS:+/session}: $NFAST requests, Argon2id: $NARGON)"
 for r in $(seq "$REPS"); do
     bench floor "$TMP/noop.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
     bench cached "$TMP/b.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
@@ -289,6 +385,9 @@ for r in $(seq "$REPS"); do
     if [ -n "$TOK" ]; then
         bench tok1k "$TMP/t1k.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$KEY1K"
         bench tok1m "$TMP/t1m.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$KEY1M"
+    fi
+    if [ -n "$SESS" ]; then
+        bench sess100k "$TMP/s100k.sock" 200 "$NFAST" -p "HTTP_COOKIE=$COOKIE"
     fi
 done
 
@@ -335,6 +434,32 @@ if [ -n "$TOK" ]; then
         cycle_sum cyc_floor
         cycle_sum cyc1k
         cycle_sum cyc1m
+    done
+fi
+
+# Sessions cycling over NCOOK known cookies the same way: cookie i to the
+# floor, then to the 100k store, before cookie i+1.
+scycle_run() { # SOCK COOKIE-VALUE
+    "$CLIENT" --bench --connect "unix:$1" --timeout 30 --concurrency 1 \
+        --requests "$RCYCLE" --expect-status 200 "${PARAMS[@]}" \
+        -p "HTTP_COOKIE=sessionid=$2" 2>>"$TMP/client.err"
+}
+scycle() {
+    local c
+    : >"$TMP/scyc_floor.runs"
+    : >"$TMP/scyc.runs"
+    head -n "$NCOOK" "$S100K_DIR/cookies" | while read -r c; do
+        scycle_run "$TMP/noop.sock" "$c" >>"$TMP/scyc_floor.runs"
+        scycle_run "$TMP/s100k.sock" "$c" >>"$TMP/scyc.runs"
+    done
+}
+if [ -n "$SESS" ]; then
+    log "sessions: $REPS rounds cycling over $NCOOK cookies ($RCYCLE requests each)"
+    scycle # warm-up: every cookie once
+    for r in $(seq "$REPS"); do
+        scycle
+        cycle_sum scyc_floor
+        cycle_sum scyc
     done
 fi
 
@@ -532,6 +657,53 @@ mkdir -p "$OUT"
                 (d1 <= 10 && d2 <= 10) ? "met" : "NOT met" }'
     else
         echo "API-token part ${TOK_WHY:-skipped}."
+    fi
+    echo
+    if [ -n "$SESS" ]; then
+        dbmb=$(du -cb "$S100K_DIR"/store/*.db 2>/dev/null | tail -n 1 |
+            awk '{ printf "%.0f", $1 / 1048576 }')
+        echo "Browser sessions ([auth] schemes = session, one single-threaded bouncer,"
+        echo "same client and floor as above; each request carries only the sessionid"
+        echo "cookie, a GET, so no CSRF check). Store filled with bench/bnc-fill-sessions"
+        echo "(random 43-character session ids as a login makes them, transactions of 1000):"
+        echo "  100k store: $S100K_COUNT live sessions of one user, filled in $S100K_FILL s"
+        echo "              ($S100K_FROM), cache_size $S100K_CACHE, database files ${dbmb:-?} MB"
+        echo
+        printf '%-38s %10s %9s %8s %8s %7s  %s\n' case "req/s" "us/req" p50_us p99_us errors "time vs floor"
+        printf '%-38s %10.0f %9.1f %8s %8s %7s  %s\n' "floor: noop-authorizer" \
+            "$frate" "$fus" "$fp50" "$fp99" "$ferr" "1.00x"
+        read -r rate us p50 p99 errs < <(stat_direct sess100k)
+        ratio=$(awk -v a="$us" -v b="$fus" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "?" }')
+        printf '%-38s %10.0f %9.1f %8s %8s %7s  %s\n' "bouncer Session, 100k, one cookie" \
+            "$rate" "$us" "$p50" "$p99" "$errs" "$ratio"
+        echo
+        echo "Cycling over $NCOOK known cookies: one run of $RCYCLE requests per cookie, the"
+        echo "floor and the 100k store in turn; median over rounds of the median p50:"
+        echo
+        printf '%-38s %8s %8s %7s  %s\n' case p50_us p99_us errors "p50 vs floor"
+        scyc() { while read -r l; do field "$l" "$2"; done <"$TMP/$1" | median; }
+        scerr() {
+            while read -r l; do field "$l" errors; done <"$TMP/$1" |
+                awk '{ s += $1 } END { print s + 0 }'
+        }
+        scf=$(scyc scyc_floor p50_us)
+        scs=$(scyc scyc p50_us)
+        for k in scyc_floor:"floor: noop-authorizer" \
+            scyc:"bouncer Session, 100k, $NCOOK cookies"; do
+            key=${k%%:*}
+            p=$(scyc "$key" p50_us)
+            printf '%-38s %8s %8s %7s  %s\n' "${k#*:}" "$p" "$(scyc "$key" p99_us)" \
+                "$(scerr "$key")" \
+                "$(awk -v a="$p" -v b="$scf" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "?" }')"
+        done
+        echo
+        awk -v f="$fus" -v a="$us" -v cf="$scf" -v cs="$scs" 'BEGIN {
+            r1 = (f > 0) ? a / f : 0; r2 = (cf > 0) ? cs / cf : 0
+            printf "Issue 4 target, session decision with 100k live sessions <= 1.25x the floor:\n"
+            printf "  one cookie (us/req) %.2fx, cycling (p50) %.2fx -> %s\n", r1, r2,
+                (r1 <= 1.25 && r2 <= 1.25) ? "met" : "NOT met" }'
+    else
+        echo "Session part ${SESS_WHY:-skipped}."
     fi
     if [ -n "$LT" ]; then
         echo
