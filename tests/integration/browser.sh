@@ -188,6 +188,8 @@ ELOG="$T/log/bouncer.log"
 check_file_contains "decision log: the browser's login" "$ELOG" "uri=/auth/login"
 check_file_contains "decision log: a session decision" "$ELOG" "scheme=session"
 check_file_not_contains "decision log: never the password" "$ELOG" "$USER_PW"
+# lighttpd buffers its access log: stop it first so the lines are written.
+bnc_stop_pid "$LPID" 10
 if grep -Eq "^127\\.0\\.0\\.1 $USER_NAME \"GET /app/ " "$T/log/access.log"; then
     pass "access log: the browser's GET /app/ as $USER_NAME"
 else
