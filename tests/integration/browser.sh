@@ -6,7 +6,8 @@
 # headless chromium through chromedriver (tests/integration/browser_e2e.py,
 # Debian's python3-selenium):
 #
-#   protected page -> login form -> log in -> the page shows the user's
+#   protected page -> login form -> a wrong password (the form again, with
+#   a message) -> log in -> the page shows the user's
 #   name -> whoami page, Log out -> protected page -> login form again.
 #
 # The screenshots stay in $top_builddir/tests/artifacts/browser/ (ignored by
@@ -175,7 +176,7 @@ elif [ "$rc" -ne 0 ]; then
     note "browser_e2e.py: $summary (exit $rc)"
 fi
 
-for f in 01-login.png 02-protected.png 02b-whoami.png 03-logged-out.png 04-protected-again.png; do
+for f in 01-login.png 01b-login-failed.png 02-protected.png 02b-whoami.png 03-logged-out.png 04-protected-again.png; do
     if [ -s "$ART/$f" ] && [ "$(head -c 8 "$ART/$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
         pass "screenshot kept: $ART/$f"
     else

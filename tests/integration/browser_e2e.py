@@ -4,7 +4,8 @@
 driven through chromedriver by Debian's python3-selenium) against a running
 web server with bouncer in front of examples/env.cgi.
 
-open the protected page -> lands on the login form -> log in -> back on the
+open the protected page -> lands on the login form -> a wrong password
+(the form again, with a message) -> log in -> back on the
 page, which shows the user's name -> whoami page, Log out -> protected again.
 Takes a screenshot at each step into --artifacts. Prints TAP-like "ok N - ..."
 / "not ok N - ..." lines and a closing "N passed, M failed"; exits 1 on any
@@ -137,6 +138,23 @@ def expect_login_form(r, protected, step):
     return True
 
 
+def submit_login(d, user, password):
+    """Fills the login form as a person would and submits it."""
+    u = d.find_element(By.CSS_SELECTOR, "form input[name=username]")
+    u.clear()
+    u.send_keys(user)
+    pw = d.find_element(By.CSS_SELECTOR, "form input[name=password]")
+    pw.clear()
+    pw.send_keys(password)
+    buttons = d.find_elements(By.CSS_SELECTOR,
+                              "form button[type=submit], form input[type=submit],"
+                              " form button:not([type])")
+    if buttons:
+        buttons[0].click()
+    else:
+        pw.submit()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True, help="http://127.0.0.1:PORT")
@@ -187,17 +205,24 @@ def main():
             return 1
         r.shot("01-login.png")
 
+        # 1b. A wrong password: the form again, with a message, still
+        # carrying next (the form posts to /auth/login without a query).
+        submit_login(driver, a.user, "wrong-" + password)
+        if r.wait(on_login_form, "step 1b: a wrong password shows the login form again"):
+            r.ok("step 1b: a wrong password shows the login form again")
+            body = text_of(driver)
+            r.check("Unable to log in" in body or "incorrect" in body.lower()
+                    or "invalid" in body.lower(),
+                    "step 1b: the page says the login failed", body[:400])
+            r.check(driver.find_element(By.CSS_SELECTOR, "form input[name=password]")
+                    .get_attribute("value") == "",
+                    "step 1b: the password is not echoed back into the form")
+            r.check("sessionid" not in {c["name"] for c in driver.get_cookies()},
+                    "step 1b: no session cookie after a wrong password")
+            r.shot("01b-login-failed.png")
+
         # 2. Log in: back on the protected page, which names the user.
-        driver.find_element(By.CSS_SELECTOR, "form input[name=username]").send_keys(a.user)
-        pw = driver.find_element(By.CSS_SELECTOR, "form input[name=password]")
-        pw.send_keys(password)
-        buttons = driver.find_elements(By.CSS_SELECTOR,
-                                       "form button[type=submit], form input[type=submit],"
-                                       " form button:not([type])")
-        if buttons:
-            buttons[0].click()
-        else:
-            pw.submit()
+        submit_login(driver, a.user, password)
         if r.wait(lambda d: urllib.parse.urlsplit(d.current_url).path == protected,
                   "step 2: after login the browser is back on %s" % protected):
             r.ok("step 2: after login the browser is back on %s" % protected)
