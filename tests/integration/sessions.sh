@@ -12,8 +12,9 @@
 # login page for browser navigations where the server lets a 302 through);
 # unsafe methods need X-CSRFToken and a same-site or trusted Origin;
 # bouncerctl user passwd / user disable / session revoke end sessions; bad
-# login bodies get 4xx; "next" never sends anyone off-site; no password,
-# session id or CSRF token ever reaches a log.
+# login bodies get 4xx; "next" never sends anyone off-site; a login survives
+# SIGKILL of every bouncer process right after it; no password, session id
+# or CSRF token ever reaches a log.
 #
 # What each server really does with a denial (web-servers.md 3.3, 5.3):
 # lighttpd passes bouncer's status, headers and JSON; mod_fcgid turns every
@@ -763,6 +764,27 @@ for p in $BPIDS; do
         fail "lighttpd: bouncer pid $p still alive after all the cases"
     fi
 done
+
+# A login is stored before the answer leaves bouncer (WRITE_NOSYNC: in the
+# OS, not only in the process): SIGKILL every bouncer process right after
+# one, and the session still works once lighttpd has respawned them.
+if new_session "lighttpd" alice "$ALICE_PW"; then
+    KPIDS=$(pgrep -P "$LMAIN" -f "$BIN_BOUNCER" | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    kill -KILL $KPIDS 2>/dev/null
+    check_eq "lighttpd: SIGKILL reached every bouncer process ($KPIDS)" "" \
+        "$(wait_pids_gone 5 $KPIDS)"
+    end=$((SECONDS + 20))
+    codes=
+    while :; do
+        with_sid "$SID" /app/ -H "$JSON"
+        codes="$codes $S"
+        [ "$S" = 200 ] || [ "$SECONDS" -ge "$end" ] && break
+        sleep 0.3
+    done
+    note "statuses while lighttpd respawned bouncer:$codes"
+    granted "lighttpd: the session of a login right before SIGKILL of all bouncers" alice
+fi
 ELOG="$T/log/lighttpd-bouncer.log"
 check_file_contains "lighttpd: decision log has session decisions (scheme=session)" "$ELOG" "scheme=session"
 check_file_contains "lighttpd: decision log has the login requests" "$ELOG" "uri=/auth/login"
