@@ -702,7 +702,9 @@ bnc_session_lookup(const struct bnc_session_conf *c, struct bnc_store *st,
         goto out;
     }
     seen = s.last_seen > 0 ? s.last_seen : s.created;
-    if (s.idle_timeout > 0 && now >= seen + s.idle_timeout) {
+    /* Written as a subtraction: a stored idle_timeout near INT64_MAX must
+     * not overflow (now >= seen holds for any sane clock). */
+    if (s.idle_timeout > 0 && (now < seen ? 0 : now - seen) >= s.idle_timeout) {
         bnc_result_reason(res, "session %s idle for %lld s (limit %lld)",
                           s.id, (long long)(now - seen),
                           (long long)s.idle_timeout);
@@ -769,7 +771,6 @@ bnc_session_end(const struct bnc_session_conf *c, struct bnc_store *st,
                 const struct bnc_session *s, const struct bnc_request *req,
                 struct bnc_response *resp)
 {
-    struct bnc_buf cookie;
     int rc;
 
     rc = bnc_store_session_del(st, s->digest, BNC_STORE_NOSYNC);
@@ -778,6 +779,17 @@ bnc_session_end(const struct bnc_session_conf *c, struct bnc_store *st,
                 s->id, rc);
     /* Clear the cookies even when the store failed: this browser is
      * logged out either way. */
+    bnc_session_clear_cookies(c, req, resp);
+    return rc == BNC_STORE_OK || rc == BNC_STORE_NOTFOUND ? 0 : -1;
+}
+
+void
+bnc_session_clear_cookies(const struct bnc_session_conf *c,
+                          const struct bnc_request *req,
+                          struct bnc_response *resp)
+{
+    struct bnc_buf cookie;
+
     bnc_buf_init(&cookie);
     bnc_cookie_format(&cookie, c, c->cookie_name, "", 0,
                       bnc_session_secure(c, req), 1);
@@ -787,5 +799,4 @@ bnc_session_end(const struct bnc_session_conf *c, struct bnc_store *st,
                       bnc_session_secure(c, req), 0);
     bnc_response_header(resp, "Set-Cookie", bnc_buf_str(&cookie));
     bnc_buf_cleanup(&cookie);
-    return rc == BNC_STORE_OK || rc == BNC_STORE_NOTFOUND ? 0 : -1;
 }

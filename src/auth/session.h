@@ -107,6 +107,11 @@ int bnc_session_end(const struct bnc_session_conf *c, struct bnc_store *st,
                     const struct bnc_session *s, const struct bnc_request *req,
                     struct bnc_response *resp);
 
+/* Adds the Set-Cookie headers that clear both cookies. */
+void bnc_session_clear_cookies(const struct bnc_session_conf *c,
+                               const struct bnc_request *req,
+                               struct bnc_response *resp);
+
 /* The built-in scheme object (src/schemes/session.c). */
 extern const struct bnc_scheme bnc_scheme_session;
 

@@ -281,14 +281,24 @@ bnc_body_parse_form(const char *data, size_t len, struct bnc_body *b,
     return 0;
 }
 
-/* jansson's error text quotes the input ("near 'x'"): keep it printable. */
+/* jansson's error text quotes the input ("... near 'Horse99'"), and the
+ * input may be a password: keep only the part before " near ", printable,
+ * and the position. The detail reaches the client and the log. */
 static void
 bnc_body_json_error(struct bnc_body_err *err, const json_error_t *je)
 {
-    char text[160];
+    char text[160], *near;
     size_t i;
 
     snprintf(text, sizeof(text), "%s", je->text);
+    near = strstr(text, " near ");
+    if (near != NULL)
+        *near = '\0';
+    /* "invalid token" style texts without "near" may still end in a quoted
+     * fragment: cut at the first quote to be sure. */
+    near = strchr(text, '\'');
+    if (near != NULL)
+        *near = '\0';
     for (i = 0; text[i] != '\0'; i++)
         if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f)
             text[i] = '?';

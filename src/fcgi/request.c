@@ -101,6 +101,36 @@ bnc_request_init(struct bnc_request *r, char **envp)
                bnc_str_ieq(scheme, "https");
 }
 
+/* One X-Forwarded-For hop: "a.b.c.d", "a.b.c.d:port", "v6", "[v6]" or
+ * "[v6]:port" (proxies write all of these). 0 or -1. */
+static int
+bnc_request_parse_hop(const char *item, size_t len, struct bnc_addr *a,
+                      char *text, size_t cap)
+{
+    const char *end = item + len, *colon;
+
+    if (len > 0 && item[0] == '[') {
+        const char *close = memchr(item, ']', len);
+
+        if (close == NULL ||
+            (close + 1 != end &&
+             (close[1] != ':' || close + 2 == end)))
+            return -1;
+        item++;
+        len = (size_t)(close - item);
+    } else {
+        colon = memchr(item, ':', len);
+        /* Exactly one ':' is IPv4 with a port; more is bare IPv6. */
+        if (colon != NULL && memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL)
+            len = (size_t)(colon - item);
+    }
+    if (len == 0 || len >= cap)
+        return -1;
+    memcpy(text, item, len);
+    text[len] = '\0';
+    return bnc_addr_parse(text, a);
+}
+
 void
 bnc_request_resolve_client(struct bnc_request *r,
                            const struct bnc_cidr *proxies, size_t n)
@@ -110,16 +140,17 @@ bnc_request_resolve_client(struct bnc_request *r,
     if (n == 0 || !r->client_ok ||
         !bnc_cidr_match_any(proxies, n, &r->client_addr))
         return;
+    if (bnc_request_find(r->envp, "HTTP_X_FORWARDED_FOR") == NULL)
+        return; /* no header: the proxy itself asks (health checks) */
     xff = bnc_request_param(r, "HTTP_X_FORWARDED_FOR");
-    if (xff == NULL)
-        return;
+    if (xff == NULL || *xff == '\0')
+        goto unknown; /* present but oversized or empty */
     /* Right to left: each hop was appended by the proxy before it. */
     p = xff + strlen(xff);
     while (p > xff) {
         const char *item_end = p, *item;
         char hop[64];
         struct bnc_addr a;
-        size_t len;
 
         while (p > xff && p[-1] != ',')
             p--;
@@ -130,19 +161,23 @@ bnc_request_resolve_client(struct bnc_request *r,
             item++;
         while (item_end > item && (item_end[-1] == ' ' || item_end[-1] == '\t'))
             item_end--;
-        len = (size_t)(item_end - item);
-        if (len == 0 || len >= sizeof(hop))
-            return;
-        memcpy(hop, item, len);
-        hop[len] = '\0';
-        if (bnc_addr_parse(hop, &a) != 0)
-            return; /* garbage: keep the last address we could trust */
-        memcpy(r->client_buf, hop, len + 1);
+        if (bnc_request_parse_hop(item, (size_t)(item_end - item), &a, hop,
+                                  sizeof(hop)) != 0)
+            goto unknown;
+        memcpy(r->client_buf, hop, strlen(hop) + 1);
         r->client = r->client_buf;
         r->client_addr = a;
         if (!bnc_cidr_match_any(proxies, n, &a))
             return; /* the first untrusted hop is the client */
     }
+    /* Every hop was a trusted proxy: the last one is as far as we know. */
+    return;
+unknown:
+    /* A trusted proxy sent a header we cannot read ("unknown", garbage,
+     * too long): the client is unknown. Falling back to the proxy's own
+     * address would hand every client the proxy's network rights. */
+    r->client = "";
+    r->client_ok = 0;
 }
 
 int

@@ -56,7 +56,9 @@ struct bnc_request {
 void bnc_request_init(struct bnc_request *r, char **envp);
 /* Applies [auth] trusted_proxies: if REMOTE_ADDR is one of them, walks
  * X-Forwarded-For from the right past trusted hops to the first one that is
- * not; an unparsable hop stops the walk at the last trusted address. */
+ * not (hops may carry a port: "a.b.c.d:p", "[v6]:p"). A header that is
+ * present but unreadable (a bad hop, "unknown", oversized) makes the client
+ * unknown (client_ok = 0): never the proxy's own address. */
 void bnc_request_resolve_client(struct bnc_request *r,
                                 const struct bnc_cidr *proxies, size_t n);
 /* First value of NAME (libfcgi semantics), or NULL. Values longer than

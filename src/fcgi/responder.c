@@ -9,6 +9,7 @@
  * success, the form again with a message (401) on failure. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "auth/decide.h"
@@ -166,8 +167,35 @@ bnc_responder_origin_ok(const struct bnc_session_conf *sc,
     char self[600];
     size_t i;
 
-    if (origin == NULL)
-        return 1;
+    if (origin == NULL) {
+        /* Old clients send no Origin: on HTTPS Django then requires a
+         * same-origin Referer (the authorizer's bnc_csrf_check does the
+         * same); over plain HTTP there is nothing trustworthy to check. */
+        const char *ref = bnc_request_param(req, "HTTP_REFERER");
+        size_t sl;
+
+        if (!req->https)
+            return 1;
+        if (ref == NULL || *ref == '\0') {
+            snprintf(why, n, "Referer checking failed - no Referer.");
+            return 0;
+        }
+        snprintf(self, sizeof(self), "https://%s", req->host);
+        sl = strlen(self);
+        if (*req->host != '\0' && strncasecmp(ref, self, sl) == 0 &&
+            (ref[sl] == '/' || ref[sl] == '\0'))
+            return 1;
+        for (i = 0; sc->trusted_origins != NULL &&
+                    sc->trusted_origins[i] != NULL; i++) {
+            size_t tl = strlen(sc->trusted_origins[i]);
+            if (strncasecmp(ref, sc->trusted_origins[i], tl) == 0 &&
+                (ref[tl] == '/' || ref[tl] == '\0'))
+                return 1;
+        }
+        snprintf(why, n, "Referer checking failed - %.150s does not match "
+                 "any trusted origins.", ref);
+        return 0;
+    }
     snprintf(self, sizeof(self), "%s://%s", req->https ? "https" : "http",
              req->host);
     if (*req->host != '\0' && bnc_str_ieq(origin, self))
@@ -424,6 +452,10 @@ bnc_responder_logout(struct bnc_runtime *rt, const struct bnc_session_conf *sc,
     form = body.type == BNC_BODY_FORM;
     verdict = bnc_session_lookup(sc, rt->store, req, &s, NULL, &res);
     if (verdict == BNC_DECLINED || verdict == BNC_DENY) {
+        /* Whatever was wrong with it (expired, forged, or a second cookie
+         * planted beside ours), this browser asked to be logged out: clear
+         * its cookies rather than answer as if nothing needed doing. */
+        bnc_session_clear_cookies(sc, req, resp);
         if (form) {
             /* A browser whose session is already gone wanted exactly that:
              * back to the login page rather than a JSON error. */

@@ -1231,6 +1231,50 @@ test_responder_read_error(void)
     bnc_buf_cleanup(&out);
 }
 
+/* Review findings: a JSON syntax error never quotes the body (it may hold
+ * the password); a logout with a broken session still clears the cookies;
+ * an HTTPS login without Origin needs a same-origin Referer. */
+static void
+test_responder_review_fixes(void)
+{
+    static const char *const https_json[] = {
+        "CONTENT_TYPE=application/json", "HTTPS=on", NULL};
+    static const char *const https_json_ref[] = {
+        "CONTENT_TYPE=application/json", "HTTPS=on",
+        "HTTP_REFERER=https://example.org/auth/login", NULL};
+    static const char *const https_json_evil[] = {
+        "CONTENT_TYPE=application/json", "HTTPS=on",
+        "HTTP_REFERER=https://example.org.evil.test/x", NULL};
+    static const char *const bad_cookie[] = {
+        "HTTP_COOKIE=sessionid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "HTTP_X_CSRFTOKEN=x", NULL};
+    struct bnc_t_res r;
+
+    bnc_t_run("POST", "/auth/login", bnc_t_jsonct,
+              "{\"username\":\"alice\",\"password\":\"Tr0ub4dor\"Horse99\"}", &r);
+    CU_ASSERT_EQUAL(r.status, 400);
+    CU_ASSERT_PTR_NULL(strstr(r.out, "Horse99"));
+    CU_ASSERT_PTR_NULL(strstr(r.reason, "Horse99"));
+    bnc_t_res_free(&r);
+    bnc_t_run("POST", "/auth/logout", bad_cookie, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "Set-Cookie: sessionid=;"));
+    bnc_t_res_free(&r);
+    bnc_t_run("POST", "/auth/login", https_json,
+              "{\"username\":\"alice\",\"password\":\"x\"}", &r);
+    CU_ASSERT_EQUAL(r.status, 403);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "Referer checking failed - no Referer."));
+    bnc_t_res_free(&r);
+    bnc_t_run("POST", "/auth/login", https_json_evil,
+              "{\"username\":\"alice\",\"password\":\"x\"}", &r);
+    CU_ASSERT_EQUAL(r.status, 403);
+    bnc_t_res_free(&r);
+    bnc_t_run("POST", "/auth/login", https_json_ref,
+              "{\"username\":\"alice\",\"password\":\"x\"}", &r);
+    CU_ASSERT_NOT_EQUAL(r.status, 403);
+    bnc_t_res_free(&r);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_responder_setup_users", test_responder_setup_users},
     {"test_responder_login_page", test_responder_login_page},
@@ -1256,6 +1300,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_responder_body_json", test_responder_body_json},
     {"test_responder_html_escape", test_responder_html_escape},
     {"test_responder_read_error", test_responder_read_error},
+    {"test_responder_review_fixes", test_responder_review_fixes},
     {NULL, NULL},
 };
 

@@ -168,7 +168,43 @@ test_request_client_from_trusted_proxies(void)
     CU_ASSERT_TRUE(r.client_ok);
     bnc_request_init(&r, env_bad);
     bnc_request_resolve_client(&r, proxies, n);
-    CU_ASSERT_STRING_EQUAL(r.client, "10.0.0.7");  /* stops at garbage */
+    /* Garbage from a trusted proxy: the client is unknown, never the
+     * proxy (whose network may be trusted by [ip] or network: rules). */
+    CU_ASSERT_STRING_EQUAL(r.client, "");
+    CU_ASSERT_FALSE(r.client_ok);
+    {
+        char *port4[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                         "HTTP_X_FORWARDED_FOR=203.0.113.9:5555", NULL};
+        char *port6[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                         "HTTP_X_FORWARDED_FOR=[2001:db8::1]:443", NULL};
+        char *bare6[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                         "HTTP_X_FORWARDED_FOR=2001:db8::2", NULL};
+        char *unknown[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                           "HTTP_X_FORWARDED_FOR=unknown", NULL};
+        char *empty[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                         "HTTP_X_FORWARDED_FOR=", NULL};
+        char *none[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5", NULL};
+
+        bnc_request_init(&r, port4);
+        bnc_request_resolve_client(&r, proxies, n);
+        CU_ASSERT_STRING_EQUAL(r.client, "203.0.113.9");
+        bnc_request_init(&r, port6);
+        bnc_request_resolve_client(&r, proxies, n);
+        CU_ASSERT_STRING_EQUAL(r.client, "2001:db8::1");
+        bnc_request_init(&r, bare6);
+        bnc_request_resolve_client(&r, proxies, n);
+        CU_ASSERT_STRING_EQUAL(r.client, "2001:db8::2");
+        bnc_request_init(&r, unknown);
+        bnc_request_resolve_client(&r, proxies, n);
+        CU_ASSERT_FALSE(r.client_ok);
+        bnc_request_init(&r, empty);
+        bnc_request_resolve_client(&r, proxies, n);
+        CU_ASSERT_FALSE(r.client_ok);
+        bnc_request_init(&r, none);  /* the proxy itself (health check) */
+        bnc_request_resolve_client(&r, proxies, n);
+        CU_ASSERT_STRING_EQUAL(r.client, "10.0.0.5");
+        CU_ASSERT_TRUE(r.client_ok);
+    }
     bnc_request_init(&r, env_direct);
     bnc_request_resolve_client(&r, proxies, n);
     CU_ASSERT_STRING_EQUAL(r.client, "192.0.2.1"); /* not from a proxy */
