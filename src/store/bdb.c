@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,7 +57,7 @@
 #define BNC_STORE_CKPT_SECONDS 30
 #define BNC_STORE_FAILCHK_MS 200
 #define BNC_STORE_FOREACH_BATCH 128
-/* See bnc_store_bdb_wait_for_cleanup(): two failchk rounds and a margin. */
+/* See bnc_store_bdb_join_prepare(): two failchk rounds and a margin. */
 #define BNC_STORE_JOIN_WAIT_MS 500
 /* How long bnc_store_recover() waits for the threads to leave the store. */
 #define BNC_STORE_RECOVER_WAIT_S 3
@@ -223,13 +224,14 @@ bnc_store_bdb_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid,
  * delay only for the first process to join after a crash.
  */
 static void
-bnc_store_bdb_wait_for_cleanup(const char *path)
+bnc_store_bdb_register_scan(const char *path, int *dead, int *alive)
 {
     char file[4096], buf[8192];
     ssize_t n;
-    int fd, dead = 0;
+    int fd;
     char *line, *next;
 
+    *dead = *alive = 0;
     if ((size_t)snprintf(file, sizeof(file), "%s/__db.register", path) >=
         sizeof(file))
         return;
@@ -249,16 +251,88 @@ bnc_store_bdb_wait_for_cleanup(const char *path)
             *next++ = '\0';
         while (*line == ' ')
             line++;
-        if (bnc_parse_u64(line, 4194304, &pid) != 0 || pid == 0)
+        if (bnc_parse_u64(line, 4194304, &pid) != 0 || pid == 0 ||
+            (pid_t)pid == getpid())
             continue;
-        if (!bnc_store_bdb_isalive(NULL, (pid_t)pid, 0, 0))
-            dead = 1;
+        if (bnc_store_bdb_isalive(NULL, (pid_t)pid, 0, 0))
+            (*alive)++;
+        else
+            (*dead)++;
     }
-    if (dead) {
+}
+
+/* Recovery in a private handle that never attaches to the old regions (a
+ * mutex in them may be held by the dead process forever): it rebuilds them
+ * from the log, as db5.3_recover would. Only when nobody else is inside. */
+static void
+bnc_store_bdb_recover_alone(const char *path)
+{
+    DB_ENV *env;
+    int ret;
+
+    if (db_env_create(&env, 0) != 0)
+        return;
+    env->set_errcall(env, bnc_store_bdb_errcall);
+    ret = env->open(env, path,
+                    DB_CREATE | DB_INIT_MPOOL | DB_INIT_LOCK | DB_INIT_LOG |
+                        DB_INIT_TXN | DB_RECOVER,
+                    0660);
+    (void)env->close(env, 0);
+    if (ret != 0)
+        bnc_log(BNC_LOG_ERR, "store %s: recovery failed: %s", path,
+                db_strerror(ret));
+}
+
+/*
+ * Before joining, look at __db.register (one fixed-width pid per line, "X"
+ * for a free slot; anything unparsable is ignored):
+ *  - a dead pid and live ones: the dead process may have died inside a
+ *    transaction, and a DB_FAILCHK open that meets it before the running
+ *    processes' failchk cleaned it up falls back, in 5.3.28, to a full
+ *    recovery that panics every survivor (berkeley-db.md 2). So give their
+ *    maintenance threads (failchk every 200 ms; the second call finishes
+ *    the job) time first;
+ *  - dead pids and nobody alive: the last processes died, perhaps inside
+ *    the library holding a region mutex that any attach would wait on for
+ *    ever. Recover in a private handle first.
+ * Joiners take an exclusive lock on bouncer.lock meanwhile, so two
+ * processes starting after a crash do not both decide they are alone.
+ * Returns the lock's fd (or -1) for bnc_store_bdb_join_done().
+ */
+static int
+bnc_store_bdb_join_prepare(const char *path)
+{
+    char file[4096];
+    int fd = -1, dead, alive;
+
+    if ((size_t)snprintf(file, sizeof(file), "%s/bouncer.lock", path) <
+        sizeof(file)) {
+        fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+        if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
+            (void)close(fd);
+            fd = -1;
+        }
+    }
+    bnc_store_bdb_register_scan(path, &dead, &alive);
+    if (dead > 0 && alive == 0 && fd >= 0) {
+        bnc_log(BNC_LOG_WARN, "store %s: the processes that used it died "
+                "(%d); recovering it before joining", path, dead);
+        bnc_store_bdb_recover_alone(path);
+    } else if (dead > 0) {
         bnc_log(BNC_LOG_INFO, "store %s: a process died while using it; "
                 "giving the running processes %d ms to clean up before "
                 "joining", path, BNC_STORE_JOIN_WAIT_MS);
         usleep(BNC_STORE_JOIN_WAIT_MS * 1000);
+    }
+    return fd;
+}
+
+static void
+bnc_store_bdb_join_done(int fd)
+{
+    if (fd >= 0) {
+        (void)flock(fd, LOCK_UN);
+        (void)close(fd);
     }
 }
 
@@ -1178,12 +1252,13 @@ bnc_store_bdb_open_sessions(struct bnc_store *s, struct bnc_err *err)
 static int
 bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
 {
-    int ret;
+    int ret, lockfd;
 
     bnc_store_bdb_lastmsg[0] = '\0';
-    bnc_store_bdb_wait_for_cleanup(s->st_path);
+    lockfd = bnc_store_bdb_join_prepare(s->st_path);
     ret = db_env_create(&s->st_env, 0);
     if (ret != 0) {
+        bnc_store_bdb_join_done(lockfd);
         bnc_err_set(err, "store %s: db_env_create: %s", s->st_path,
                     db_strerror(ret));
         s->st_env = NULL;
@@ -1199,6 +1274,7 @@ bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
      * them the group mode explicitly. */
     (void)s->st_env->set_lg_filemode(s->st_env, 0660);
     ret = s->st_env->open(s->st_env, s->st_path, BNC_STORE_ENV_FLAGS, 0660);
+    bnc_store_bdb_join_done(lockfd);
     if (ret != 0) {
         bnc_store_bdb_env_error(s->st_path, ret, err);
         /* A failed open leaves a handle that may only be closed. */
