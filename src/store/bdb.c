@@ -1072,176 +1072,135 @@ bnc_store_bdb_env_error(const char *path, int ret, struct bnc_err *err)
     }
 }
 
-/* tokens_by_id.db key: the id at a fixed place in every record format. */
+/*
+ * Tokens and sessions are one family of files: records keyed by the SHA-256
+ * of a secret, a unique index by public id (at a fixed offset in every
+ * record format), an index by user (the first length-prefixed field), and a
+ * write-hot last-use file. The index callbacks find the family's offsets
+ * through the secondary handle's app_private.
+ */
+struct bnc_store_bdb_family {
+    const char *what;       /* for messages: "token", "session" */
+    const char *files[4];   /* primary, by id, by user, last use */
+    size_t id_off;
+    size_t id_len;
+    size_t user_off;
+};
+
+static const struct bnc_store_bdb_family bnc_store_bdb_tokens_family = {
+    "token",
+    {BNC_STORE_TOKENS_FILE, BNC_STORE_TOKENS_BY_ID_FILE,
+     BNC_STORE_TOKENS_BY_USER_FILE, BNC_STORE_TOKENS_USED_FILE},
+    BNC_TOKEN_REC_ID_OFF, BNC_TOKEN_ID_LEN, BNC_TOKEN_REC_USER_OFF,
+};
+
+static const struct bnc_store_bdb_family bnc_store_bdb_sessions_family = {
+    "session",
+    {BNC_STORE_SESSIONS_FILE, BNC_STORE_SESSIONS_BY_ID_FILE,
+     BNC_STORE_SESSIONS_BY_USER_FILE, BNC_STORE_SESSIONS_SEEN_FILE},
+    BNC_SESSION_REC_ID_OFF, BNC_SESSION_ID_LEN, BNC_SESSION_REC_USER_OFF,
+};
+
+/* by-id index key: the id at the family's fixed offset. */
 static int
-bnc_store_bdb_token_id_key(DB *sdb, const DBT *pkey, const DBT *pdata,
-                           DBT *skey)
+bnc_store_bdb_family_id_key(DB *sdb, const DBT *pkey, const DBT *pdata,
+                            DBT *skey)
 {
+    const struct bnc_store_bdb_family *f = sdb->app_private;
     const unsigned char *p = pdata->data;
 
-    (void)sdb;
     (void)pkey;
-    if (pdata->size < BNC_TOKEN_REC_USER_OFF || p[0] == 0)
+    if (pdata->size < f->user_off || p[0] == 0)
         return EINVAL;
     memset(skey, 0, sizeof(*skey));
-    skey->data = (void *)(p + BNC_TOKEN_REC_ID_OFF);
-    skey->size = BNC_TOKEN_ID_LEN;
+    skey->data = (void *)(p + f->id_off);
+    skey->size = (u_int32_t)f->id_len;
     return 0;
 }
 
-/* tokens_by_user.db key: the user name, the first length-prefixed field. */
+/* by-user index key: the user name, the first length-prefixed field. */
 static int
-bnc_store_bdb_token_user_key(DB *sdb, const DBT *pkey, const DBT *pdata,
-                             DBT *skey)
+bnc_store_bdb_family_user_key(DB *sdb, const DBT *pkey, const DBT *pdata,
+                              DBT *skey)
 {
+    const struct bnc_store_bdb_family *f = sdb->app_private;
     const unsigned char *p = pdata->data;
     uint32_t n;
 
-    (void)sdb;
     (void)pkey;
-    if (pdata->size < BNC_TOKEN_REC_USER_OFF + 4 || p[0] == 0)
+    if (pdata->size < f->user_off + 4 || p[0] == 0)
         return EINVAL;
-    n = bnc_codec_get_u32(p + BNC_TOKEN_REC_USER_OFF);
-    if (n == 0 || n > BNC_USER_NAME_MAX ||
-        n > pdata->size - (BNC_TOKEN_REC_USER_OFF + 4))
+    n = bnc_codec_get_u32(p + f->user_off);
+    if (n == 0 || n > BNC_USER_NAME_MAX || n > pdata->size - (f->user_off + 4))
         return EINVAL;
     memset(skey, 0, sizeof(*skey));
-    skey->data = (void *)(p + BNC_TOKEN_REC_USER_OFF + 4);
+    skey->data = (void *)(p + f->user_off + 4);
     skey->size = n;
     return 0;
 }
 
 /*
- * The token files. A store created before tokens existed has none: a
- * writer creates them (associate with DB_CREATE indexes nothing, the
- * primary being new), a read-only open goes on without them and finds no
- * tokens.
+ * Opens a family's files. A store created before the family existed has
+ * none: a writer creates them (associate with DB_CREATE indexes nothing,
+ * the primary being new), a read-only open goes on without them and finds
+ * no records.
  */
+static int
+bnc_store_bdb_open_family(struct bnc_store *s,
+                          const struct bnc_store_bdb_family *f, DB **prim,
+                          DB **by_id, DB **by_user, DB **used,
+                          struct bnc_err *err)
+{
+    u_int32_t aflags = s->st_readonly ? 0 : DB_CREATE;
+    char *file;
+    int ret, missing;
+
+    if (s->st_readonly) {
+        file = bnc_store_bdb_join(s->st_path, f->files[0]);
+        missing = access(file, F_OK) != 0 && errno == ENOENT;
+        free(file);
+        if (missing)
+            return 0;
+    }
+    if (bnc_store_bdb_open_db(s, prim, f->files[0], 0, err) != 0 ||
+        bnc_store_bdb_open_db(s, by_id, f->files[1], 0, err) != 0 ||
+        bnc_store_bdb_open_db(s, by_user, f->files[2], DB_DUPSORT, err) !=
+            0 ||
+        bnc_store_bdb_open_db(s, used, f->files[3], 0, err) != 0)
+        return -1;
+    (*by_id)->app_private = (void *)f;
+    (*by_user)->app_private = (void *)f;
+    /* Per handle, not on disk: every process associates (berkeley-db.md
+     * 8), or its writes would miss the indexes. */
+    ret = (*prim)->associate(*prim, NULL, *by_id, bnc_store_bdb_family_id_key,
+                             aflags);
+    if (ret == 0)
+        ret = (*prim)->associate(*prim, NULL, *by_user,
+                                 bnc_store_bdb_family_user_key, aflags);
+    if (ret != 0) {
+        bnc_err_set(err, "store %s: cannot associate the %s indexes: %s",
+                    s->st_path, f->what, db_strerror(ret));
+        return -1;
+    }
+    return 0;
+}
+
 static int
 bnc_store_bdb_open_tokens(struct bnc_store *s, struct bnc_err *err)
 {
-    u_int32_t aflags = s->st_readonly ? 0 : DB_CREATE;
-    char *file;
-    int ret, missing;
-
-    if (s->st_readonly) {
-        file = bnc_store_bdb_join(s->st_path, BNC_STORE_TOKENS_FILE);
-        missing = access(file, F_OK) != 0 && errno == ENOENT;
-        free(file);
-        if (missing)
-            return 0;
-    }
-    if (bnc_store_bdb_open_db(s, &s->st_tokens, BNC_STORE_TOKENS_FILE, 0,
-                              err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_tokens_by_id,
-                              BNC_STORE_TOKENS_BY_ID_FILE, 0, err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_tokens_by_user,
-                              BNC_STORE_TOKENS_BY_USER_FILE, DB_DUPSORT,
-                              err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_tokens_used,
-                              BNC_STORE_TOKENS_USED_FILE, 0, err) != 0)
-        return -1;
-    /* Per handle, not on disk: every process associates (berkeley-db.md
-     * 8), or its writes would miss the indexes. */
-    ret = s->st_tokens->associate(s->st_tokens, NULL, s->st_tokens_by_id,
-                                  bnc_store_bdb_token_id_key, aflags);
-    if (ret == 0)
-        ret = s->st_tokens->associate(s->st_tokens, NULL,
-                                      s->st_tokens_by_user,
-                                      bnc_store_bdb_token_user_key, aflags);
-    if (ret != 0) {
-        bnc_err_set(err, "store %s: cannot associate the token indexes: %s",
-                    s->st_path, db_strerror(ret));
-        return -1;
-    }
-    return 0;
+    return bnc_store_bdb_open_family(s, &bnc_store_bdb_tokens_family,
+                                     &s->st_tokens, &s->st_tokens_by_id,
+                                     &s->st_tokens_by_user,
+                                     &s->st_tokens_used, err);
 }
 
-/* sessions_by_id.db key: the id at a fixed place in every record format. */
-static int
-bnc_store_bdb_session_id_key(DB *sdb, const DBT *pkey, const DBT *pdata,
-                             DBT *skey)
-{
-    const unsigned char *p = pdata->data;
-
-    (void)sdb;
-    (void)pkey;
-    if (pdata->size < BNC_SESSION_REC_USER_OFF || p[0] == 0)
-        return EINVAL;
-    memset(skey, 0, sizeof(*skey));
-    skey->data = (void *)(p + BNC_SESSION_REC_ID_OFF);
-    skey->size = BNC_SESSION_ID_LEN;
-    return 0;
-}
-
-/* sessions_by_user.db key: the user name, the first length-prefixed
- * field. */
-static int
-bnc_store_bdb_session_user_key(DB *sdb, const DBT *pkey, const DBT *pdata,
-                               DBT *skey)
-{
-    const unsigned char *p = pdata->data;
-    uint32_t n;
-
-    (void)sdb;
-    (void)pkey;
-    if (pdata->size < BNC_SESSION_REC_USER_OFF + 4 || p[0] == 0)
-        return EINVAL;
-    n = bnc_codec_get_u32(p + BNC_SESSION_REC_USER_OFF);
-    if (n == 0 || n > BNC_USER_NAME_MAX ||
-        n > pdata->size - (BNC_SESSION_REC_USER_OFF + 4))
-        return EINVAL;
-    memset(skey, 0, sizeof(*skey));
-    skey->data = (void *)(p + BNC_SESSION_REC_USER_OFF + 4);
-    skey->size = n;
-    return 0;
-}
-
-/*
- * The session files, like the token files: a store created before
- * sessions existed gets them from its first writer; a read-only open goes
- * on without them and finds no sessions.
- */
 static int
 bnc_store_bdb_open_sessions(struct bnc_store *s, struct bnc_err *err)
 {
-    u_int32_t aflags = s->st_readonly ? 0 : DB_CREATE;
-    char *file;
-    int ret, missing;
-
-    if (s->st_readonly) {
-        file = bnc_store_bdb_join(s->st_path, BNC_STORE_SESSIONS_FILE);
-        missing = access(file, F_OK) != 0 && errno == ENOENT;
-        free(file);
-        if (missing)
-            return 0;
-    }
-    if (bnc_store_bdb_open_db(s, &s->st_sessions, BNC_STORE_SESSIONS_FILE, 0,
-                              err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_sessions_by_id,
-                              BNC_STORE_SESSIONS_BY_ID_FILE, 0, err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_sessions_by_user,
-                              BNC_STORE_SESSIONS_BY_USER_FILE, DB_DUPSORT,
-                              err) != 0 ||
-        bnc_store_bdb_open_db(s, &s->st_sessions_seen,
-                              BNC_STORE_SESSIONS_SEEN_FILE, 0, err) != 0)
-        return -1;
-    /* Per handle, not on disk: every process associates (berkeley-db.md
-     * 8), or its writes would miss the indexes. */
-    ret = s->st_sessions->associate(s->st_sessions, NULL,
-                                    s->st_sessions_by_id,
-                                    bnc_store_bdb_session_id_key, aflags);
-    if (ret == 0)
-        ret = s->st_sessions->associate(s->st_sessions, NULL,
-                                        s->st_sessions_by_user,
-                                        bnc_store_bdb_session_user_key,
-                                        aflags);
-    if (ret != 0) {
-        bnc_err_set(err, "store %s: cannot associate the session indexes: %s",
-                    s->st_path, db_strerror(ret));
-        return -1;
-    }
-    return 0;
+    return bnc_store_bdb_open_family(s, &bnc_store_bdb_sessions_family,
+                                     &s->st_sessions, &s->st_sessions_by_id,
+                                     &s->st_sessions_by_user,
+                                     &s->st_sessions_seen, err);
 }
 
 /*
