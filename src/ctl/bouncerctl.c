@@ -623,6 +623,48 @@ out:
     return rc;
 }
 
+/* Width in characters: UTF-8 continuation bytes do not count. */
+static size_t
+bnc_ctl_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+void
+bnc_ctl_print_table(const char *const *head, size_t ncols, char *const *cells,
+                    size_t nrows)
+{
+    size_t w[16], r, c, k;
+
+    if (ncols > sizeof(w) / sizeof(w[0]))
+        ncols = sizeof(w) / sizeof(w[0]);
+    for (c = 0; c < ncols; c++) {
+        w[c] = bnc_ctl_width(head[c]);
+        for (r = 0; r < nrows; r++) {
+            size_t cw = bnc_ctl_width(cells[r * ncols + c]);
+
+            if (cw > w[c])
+                w[c] = cw;
+        }
+    }
+    for (r = 0; r <= nrows; r++) {
+        for (c = 0; c < ncols; c++) {
+            const char *s = r == 0 ? head[c] : cells[(r - 1) * ncols + c];
+
+            fputs(s, stdout);
+            if (c + 1 < ncols)
+                for (k = bnc_ctl_width(s); k < w[c] + 2; k++)
+                    putchar(' ');
+        }
+        putchar('\n');
+    }
+}
+
 void
 bnc_ctl_store_dead(const char *what)
 {

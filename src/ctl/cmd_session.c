@@ -174,47 +174,14 @@ bnc_ctl_session_list_one(const struct bnc_session *t, void *arg)
     return 0;
 }
 
-static size_t
-bnc_ctl_session_width(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s != '\0'; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 static void
 bnc_ctl_session_list_print(const struct bnc_ctl_session_list *l)
 {
     static const char *const head[BNC_CTL_SESSION_COLS] = {
         "ID", "USER", "CREATED", "LAST-SEEN", "EXPIRES", "CLIENT",
         "USER-AGENT"};
-    size_t w[BNC_CTL_SESSION_COLS], r, c, k;
 
-    for (c = 0; c < BNC_CTL_SESSION_COLS; c++) {
-        w[c] = strlen(head[c]);
-        for (r = 0; r < l->nrows; r++) {
-            size_t cw = bnc_ctl_session_width(
-                l->cells[r * BNC_CTL_SESSION_COLS + c]);
-
-            if (cw > w[c])
-                w[c] = cw;
-        }
-    }
-    for (r = 0; r <= l->nrows; r++) {
-        for (c = 0; c < BNC_CTL_SESSION_COLS; c++) {
-            const char *s =
-                r == 0 ? head[c] : l->cells[(r - 1) * BNC_CTL_SESSION_COLS + c];
-
-            fputs(s, stdout);
-            if (c + 1 < BNC_CTL_SESSION_COLS)
-                for (k = bnc_ctl_session_width(s); k < w[c] + 2; k++)
-                    putchar(' ');
-        }
-        putchar('\n');
-    }
+    bnc_ctl_print_table(head, BNC_CTL_SESSION_COLS, l->cells, l->nrows);
 }
 
 int

@@ -80,6 +80,10 @@ struct bnc_ctl {
 
 /* Messages: "bouncerctl: ..." on stderr. */
 void bnc_ctl_errx(const char *fmt, ...) BNC_PRINTF(1, 2);
+/* Prints a header row and nrows rows of ncols cells (row-major), columns
+ * padded to their widest cell in characters (cells may be UTF-8). */
+void bnc_ctl_print_table(const char *const *head, size_t ncols,
+                         char *const *cells, size_t nrows);
 /* Reports a store that needs recovery (BNC_STORE_DEAD) for "cannot WHAT":
  * recovers it for the next command and makes the exit status 75. */
 void bnc_ctl_store_dead(const char *what);
