@@ -83,6 +83,29 @@ bnc_codec_need(struct bnc_codec_rd *rd, size_t n, const char *field)
     return 0;
 }
 
+/* Checks a record's first byte (its format version) against ours, with
+ * messages naming what (e.g. "user record"): a newer format is refused as
+ * such so an admin knows to upgrade. 0 or -1 (err set). */
+static inline int
+bnc_codec_version(const unsigned char *p, size_t len, unsigned ours,
+                  const char *what, struct bnc_err *err)
+{
+    if (p == NULL || len == 0) {
+        bnc_err_set(err, "%s is empty", what);
+        return -1;
+    }
+    if (p[0] > ours) {
+        bnc_err_set(err, "%s format %u is newer than this bouncer supports "
+                    "(%u)", what, (unsigned)p[0], ours);
+        return -1;
+    }
+    if (p[0] != ours) {
+        bnc_err_set(err, "%s format %u is not valid", what, (unsigned)p[0]);
+        return -1;
+    }
+    return 0;
+}
+
 static inline int
 bnc_codec_u32(struct bnc_codec_rd *rd, const char *field, uint32_t *out)
 {

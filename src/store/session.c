@@ -240,22 +240,8 @@ bnc_session_decode(const unsigned char *p, size_t len, struct bnc_session *t,
     int rc = -1;
 
     memset(t, 0, sizeof(*t));
-    if (p == NULL || len == 0) {
-        bnc_err_set(err, "session record is empty");
+    if (bnc_codec_version(p, len, BNC_SESSION_RECORD_VERSION, "session record", err) != 0)
         goto out;
-    }
-    if (p[0] > BNC_SESSION_RECORD_VERSION) {
-        bnc_err_set(err,
-                    "session record format %u is newer than this bouncer "
-                    "supports (%d)",
-                    (unsigned)p[0], BNC_SESSION_RECORD_VERSION);
-        goto out;
-    }
-    if (p[0] != BNC_SESSION_RECORD_VERSION) {
-        bnc_err_set(err, "session record format %u is not valid",
-                    (unsigned)p[0]);
-        goto out;
-    }
     rd.off = 1;
     if (bnc_codec_need(&rd, BNC_SESSION_FIXED_LEN - 1, "header") != 0)
         goto out;

@@ -248,22 +248,8 @@ bnc_token_decode(const unsigned char *p, size_t len, struct bnc_token *t,
     int rc = -1;
 
     memset(t, 0, sizeof(*t));
-    if (p == NULL || len == 0) {
-        bnc_err_set(err, "token record is empty");
+    if (bnc_codec_version(p, len, BNC_TOKEN_RECORD_VERSION, "token record", err) != 0)
         goto out;
-    }
-    if (p[0] > BNC_TOKEN_RECORD_VERSION) {
-        bnc_err_set(err,
-                    "token record format %u is newer than this bouncer "
-                    "supports (%d)",
-                    (unsigned)p[0], BNC_TOKEN_RECORD_VERSION);
-        goto out;
-    }
-    if (p[0] != BNC_TOKEN_RECORD_VERSION) {
-        bnc_err_set(err, "token record format %u is not valid",
-                    (unsigned)p[0]);
-        goto out;
-    }
     rd.off = 1;
     if (bnc_codec_need(&rd, BNC_TOKEN_FIXED_LEN - 1, "header") != 0)
         goto out;

@@ -225,21 +225,8 @@ bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
     int rc = -1;
 
     memset(u, 0, sizeof(*u));
-    if (p == NULL || len == 0) {
-        bnc_err_set(err, "user record is empty");
+    if (bnc_codec_version(p, len, BNC_USER_RECORD_VERSION, "user record", err) != 0)
         goto out;
-    }
-    if (p[0] > BNC_USER_RECORD_VERSION) {
-        bnc_err_set(err,
-                    "user record format %u is newer than this bouncer "
-                    "supports (%d)",
-                    (unsigned)p[0], BNC_USER_RECORD_VERSION);
-        goto out;
-    }
-    if (p[0] != BNC_USER_RECORD_VERSION) {
-        bnc_err_set(err, "user record format %u is not valid", (unsigned)p[0]);
-        goto out;
-    }
     rd.off = 1;
     if (bnc_codec_need(&rd, BNC_USER_FIXED_LEN - 1, "header") != 0)
         goto out;
