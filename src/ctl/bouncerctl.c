@@ -296,6 +296,8 @@ bnc_ctl_store(struct bnc_ctl *ctx, int create)
     ctx->store = bnc_store_open(&o, &err);
     bnc_ctl_open_store = ctx->store;
     if (ctx->store == NULL) {
+        if (errno == EBUSY)
+            bnc_ctl_tempfail = 1; /* exit 75: run it again */
         if (err.set)
             bnc_ctl_errx("%s", err.msg);
         else

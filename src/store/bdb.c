@@ -100,6 +100,7 @@ struct bnc_store {
      */
     pthread_rwlock_t st_rw;
     int st_revive;   /* reads that meet a panic reopen and retry (daemons) */
+    int st_open_errno;   /* EBUSY when a failed open is worth retrying */
     /* Maintenance thread. */
     pthread_mutex_t st_mu;
     pthread_cond_t st_cond;
@@ -1065,6 +1066,15 @@ bnc_store_bdb_env_error(const char *path, int ret, struct bnc_err *err)
                     "store %s needs recovery and it did not succeed: %s%s%s%s",
                     path, db_strerror(ret), sep, detail, end);
         break;
+    case EBUSY:
+        /* failchk at open met a process that died inside a transaction
+         * before the running processes' failchk had cleaned it up
+         * ("unable to destroy mutex"): it will be, shortly. */
+        bnc_err_set(err,
+                    "store %s: a process that died inside it is still being "
+                    "cleaned up; try again in a moment",
+                    path);
+        break;
     default:
         bnc_err_set(err, "cannot open store %s: %s%s%s%s", path,
                     db_strerror(ret), sep, detail, end);
@@ -1236,6 +1246,7 @@ bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
     bnc_store_bdb_join_done(lockfd);
     if (ret != 0) {
         bnc_store_bdb_env_error(s->st_path, ret, err);
+        s->st_open_errno = ret == EBUSY ? EBUSY : 0;
         /* A failed open leaves a handle that may only be closed. */
         (void)s->st_env->close(s->st_env, 0);
         s->st_env = NULL;
@@ -1340,9 +1351,12 @@ out:
     if (mask_set)
         (void)umask(old_mask);
     if (!ok) {
+        int busy = s != NULL && s->st_open_errno == EBUSY;
+
         if (s != NULL)
             bnc_store_bdb_free(s);
         s = NULL;
+        errno = busy ? EBUSY : 0;
         if (claimed) {
             pthread_mutex_lock(&bnc_store_bdb_slot_mu);
             bnc_store_bdb_slot_taken = 0;

@@ -72,6 +72,8 @@ struct bnc_store_opts {
 
 /* Opens (joins) the environment and databases. Clear errors in err for: a
  * missing directory, permission denied, a newer schema, a corrupt env.
+ * On failure errno is EBUSY when trying again shortly may succeed (a
+ * process that died inside the store is still being cleaned up).
  * Only one store per process (DB_REGISTER allows one DB_ENV per process). */
 struct bnc_store *bnc_store_open(const struct bnc_store_opts *o,
                                  struct bnc_err *err);
