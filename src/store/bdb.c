@@ -2634,12 +2634,19 @@ bnc_store_bdb_deliver(struct bnc_store *s, struct bnc_store_bdb_item *it,
     return 0;
 }
 
+/*
+ * Collects the records of one user from a family's by-user index (with
+ * their last-use times), retrying on lock conflicts, sorted by id (the
+ * index orders them by digest). The DB ** point at the store's members,
+ * read only inside the handle lock: a reopen replaces them. *l is the
+ * caller's to free; BNC_STORE_OK with l->n == 0 when there are none.
+ */
 static int
-bnc_store_bdb_foreach_user(struct bnc_store *s, const char *user,
-                           int (*fn)(const struct bnc_token *t, void *arg),
-                           void *arg)
+bnc_store_bdb_collect_user(struct bnc_store *s, DB *const *prim,
+                           DB *const *by_user, DB *const *used,
+                           const char *what, const char *user,
+                           struct bnc_store_bdb_tlist *l)
 {
-    struct bnc_store_bdb_tlist l = {NULL, 0, 0};
     int rc, ret, tries;
 
     if (strlen(user) > BNC_USER_NAME_MAX || user[0] == '\0')
@@ -2648,30 +2655,43 @@ bnc_store_bdb_foreach_user(struct bnc_store *s, const char *user,
         rc = bnc_store_bdb_enter(s);
         if (rc != BNC_STORE_OK)
             return rc;
-        if (s->st_tokens == NULL) {
+        if (*prim == NULL) {
             bnc_store_bdb_leave(s);
             return BNC_STORE_OK;
         }
-        ret = bnc_store_bdb_tlist_user(s, s->st_tokens_by_user, user, &l);
+        ret = bnc_store_bdb_tlist_user(s, *by_user, user, l);
         if (ret == 0)
-            bnc_store_bdb_items_used(s, s->st_tokens_used, l.it, l.n);
+            bnc_store_bdb_items_used(s, *used, l->it, l->n);
         bnc_store_bdb_leave(s);
         if (ret == 0)
             break;
-        bnc_store_bdb_items_free(l.it, l.n);
-        l.n = 0;
+        bnc_store_bdb_items_free(l->it, l->n);
+        l->n = 0;
         if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
-            tries == BNC_STORE_RETRIES) {
-            free(l.it);
-            return bnc_store_bdb_rc(s, ret, "list tokens of user", user);
-        }
+            tries == BNC_STORE_RETRIES)
+            return bnc_store_bdb_rc(s, ret, what, user);
         bnc_store_bdb_backoff(tries);
     }
-    /* The index orders a user's tokens by digest: sort them by id. */
-    if (l.n > 1)
-        qsort(l.it, l.n, sizeof(*l.it), bnc_store_bdb_item_id_cmp);
-    rc = bnc_store_bdb_deliver(s, l.it, l.n, fn, arg) < 0 ? BNC_STORE_ERROR
-                                                          : BNC_STORE_OK;
+    if (l->n > 1)
+        qsort(l->it, l->n, sizeof(*l->it), bnc_store_bdb_item_id_cmp);
+    return BNC_STORE_OK;
+}
+
+static int
+bnc_store_bdb_foreach_user(struct bnc_store *s, const char *user,
+                           int (*fn)(const struct bnc_token *t, void *arg),
+                           void *arg)
+{
+    struct bnc_store_bdb_tlist l = {NULL, 0, 0};
+    int rc;
+
+    rc = bnc_store_bdb_collect_user(s, &s->st_tokens, &s->st_tokens_by_user,
+                                    &s->st_tokens_used, "list tokens of user",
+                                    user, &l);
+    if (rc == BNC_STORE_OK)
+        rc = bnc_store_bdb_deliver(s, l.it, l.n, fn, arg) < 0
+                 ? BNC_STORE_ERROR
+                 : BNC_STORE_OK;
     bnc_store_bdb_items_free(l.it, l.n);
     free(l.it);
     return rc;
@@ -3301,38 +3321,16 @@ bnc_store_bdb_session_foreach_user(struct bnc_store *s, const char *user,
                                    void *arg)
 {
     struct bnc_store_bdb_tlist l = {NULL, 0, 0};
-    int rc, ret, tries;
+    int rc;
 
-    if (strlen(user) > BNC_USER_NAME_MAX || user[0] == '\0')
-        return BNC_STORE_OK;
-    for (tries = 0;; tries++) {
-        rc = bnc_store_bdb_enter(s);
-        if (rc != BNC_STORE_OK)
-            return rc;
-        if (s->st_sessions == NULL) {
-            bnc_store_bdb_leave(s);
-            return BNC_STORE_OK;
-        }
-        ret = bnc_store_bdb_tlist_user(s, s->st_sessions_by_user, user, &l);
-        if (ret == 0)
-            bnc_store_bdb_items_used(s, s->st_sessions_seen, l.it, l.n);
-        bnc_store_bdb_leave(s);
-        if (ret == 0)
-            break;
-        bnc_store_bdb_items_free(l.it, l.n);
-        l.n = 0;
-        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
-            tries == BNC_STORE_RETRIES) {
-            free(l.it);
-            return bnc_store_bdb_rc(s, ret, "list sessions of user", user);
-        }
-        bnc_store_bdb_backoff(tries);
-    }
-    /* The index orders a user's sessions by digest: sort them by id. */
-    if (l.n > 1)
-        qsort(l.it, l.n, sizeof(*l.it), bnc_store_bdb_item_id_cmp);
-    rc = bnc_store_bdb_sdeliver(s, l.it, l.n, fn, arg) < 0 ? BNC_STORE_ERROR
-                                                           : BNC_STORE_OK;
+    rc = bnc_store_bdb_collect_user(s, &s->st_sessions,
+                                    &s->st_sessions_by_user,
+                                    &s->st_sessions_seen,
+                                    "list sessions of user", user, &l);
+    if (rc == BNC_STORE_OK)
+        rc = bnc_store_bdb_sdeliver(s, l.it, l.n, fn, arg) < 0
+                 ? BNC_STORE_ERROR
+                 : BNC_STORE_OK;
     bnc_store_bdb_items_free(l.it, l.n);
     free(l.it);
     return rc;
