@@ -47,6 +47,14 @@
 #define BNC_STORE_SESSIONS_BY_ID_FILE "sessions_by_id.db"
 #define BNC_STORE_SESSIONS_BY_USER_FILE "sessions_by_user.db"
 #define BNC_STORE_SESSIONS_SEEN_FILE "sessions_seen.db"
+#define BNC_STORE_JWT_DENY_FILE "jwt_deny.db"
+#define BNC_STORE_JWT_FAMILIES_FILE "jwt_families.db"
+#define BNC_STORE_THROTTLE_FILE "throttle.db"
+/* Indexed by enum bnc_store_kv. */
+static const char *const bnc_store_bdb_kv_files[BNC_KV_COUNT] = {
+    BNC_STORE_JWT_DENY_FILE, BNC_STORE_JWT_FAMILIES_FILE,
+    BNC_STORE_THROTTLE_FILE,
+};
 /* tokens_used.db and sessions_seen.db are written at most this often per
  * token or session. */
 #define BNC_STORE_TOUCH_SECONDS 60
@@ -88,6 +96,9 @@ struct bnc_store {
     DB *st_sessions_by_id;
     DB *st_sessions_by_user;
     DB *st_sessions_seen;
+    /* Small keyed records (store.h, enum bnc_store_kv); NULL in a
+     * read-only open of a store that has not got the file yet. */
+    DB *st_kv[BNC_KV_COUNT];
     char *st_path;
     int st_readonly;
     atomic_int st_dead;
@@ -1005,6 +1016,11 @@ bnc_store_bdb_detach(struct bnc_store *s)
                   &s->st_meta};
     size_t i;
 
+    for (i = 0; i < BNC_KV_COUNT; i++) {
+        if (s->st_kv[i] != NULL)
+            (void)s->st_kv[i]->close(s->st_kv[i], DB_NOSYNC);
+        s->st_kv[i] = NULL;
+    }
     for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         if (*dbs[i] != NULL)
             (void)(*dbs[i])->close(*dbs[i], DB_NOSYNC);
@@ -1213,6 +1229,30 @@ bnc_store_bdb_open_sessions(struct bnc_store *s, struct bnc_err *err)
                                      &s->st_sessions_seen, err);
 }
 
+/* The keyed-record files; like a family, a read-only open skips the ones a
+ * writer has not created yet (their gets answer NOTFOUND). */
+static int
+bnc_store_bdb_open_kv(struct bnc_store *s, struct bnc_err *err)
+{
+    char *file;
+    size_t i;
+    int missing;
+
+    for (i = 0; i < BNC_KV_COUNT; i++) {
+        if (s->st_readonly) {
+            file = bnc_store_bdb_join(s->st_path, bnc_store_bdb_kv_files[i]);
+            missing = access(file, F_OK) != 0 && errno == ENOENT;
+            free(file);
+            if (missing)
+                continue;
+        }
+        if (bnc_store_bdb_open_db(s, &s->st_kv[i], bnc_store_bdb_kv_files[i],
+                                  0, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /*
  * Joins the environment and opens every database: the part of an open that
  * a reopen after a panic repeats, with the same flags and DB_CONFIG. On
@@ -1273,6 +1313,8 @@ bnc_store_bdb_attach(struct bnc_store *s, struct bnc_err *err)
     if (bnc_store_bdb_open_tokens(s, err) != 0)
         return -1;
     if (bnc_store_bdb_open_sessions(s, err) != 0)
+        return -1;
+    if (bnc_store_bdb_open_kv(s, err) != 0)
         return -1;
     if (bnc_store_bdb_schema_check(s, err) != 0)
         return -1;
@@ -3740,7 +3782,8 @@ bnc_store_verify(struct bnc_store *s, FILE *out, struct bnc_err *err)
         BNC_STORE_TOKENS_BY_ID_FILE,  BNC_STORE_TOKENS_BY_USER_FILE,
         BNC_STORE_TOKENS_USED_FILE,   BNC_STORE_SESSIONS_FILE,
         BNC_STORE_SESSIONS_BY_ID_FILE, BNC_STORE_SESSIONS_BY_USER_FILE,
-        BNC_STORE_SESSIONS_SEEN_FILE, NULL};
+        BNC_STORE_SESSIONS_SEEN_FILE, BNC_STORE_JWT_DENY_FILE,
+        BNC_STORE_JWT_FAMILIES_FILE,  BNC_STORE_THROTTLE_FILE, NULL};
     struct stat st;
     DB *vdb;
     char *path;
@@ -3964,5 +4007,299 @@ bnc_store_maintain(struct bnc_store *s)
 unlock:
     pthread_mutex_unlock(&s->st_maint_mu);
     bnc_store_bdb_leave(s);
+    return rc;
+}
+
+/* ---- small keyed records ---------------------------------------------------- */
+
+static DB *
+bnc_store_bdb_kv_db(struct bnc_store *s, enum bnc_store_kv db)
+{
+    return (unsigned)db < BNC_KV_COUNT ? s->st_kv[db] : NULL;
+}
+
+static int
+bnc_store_bdb_kv_get_once(struct bnc_store *s, enum bnc_store_kv db,
+                          const void *key, size_t klen, unsigned char **val,
+                          size_t *vlen)
+{
+    unsigned char stackbuf[512], *p = NULL;
+    size_t len = 0;
+    DB *h;
+    int rc, ret;
+
+    rc = bnc_store_bdb_enter(s);
+    if (rc != BNC_STORE_OK)
+        return rc;
+    h = bnc_store_bdb_kv_db(s, db);
+    if (h == NULL) {
+        bnc_store_bdb_leave(s);
+        return BNC_STORE_NOTFOUND;
+    }
+    ret = bnc_store_bdb_read(s, h, key, klen, stackbuf, sizeof(stackbuf), &p,
+                             &len);
+    if (ret == 0) {
+        *val = bnc_malloc(len ? len : 1);
+        memcpy(*val, p, len);
+        *vlen = len;
+        if (p != stackbuf)
+            free(p);
+    }
+    rc = bnc_store_bdb_rc(s, ret, "get", bnc_store_bdb_kv_files[db]);
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+int
+bnc_store_kv_get(struct bnc_store *s, enum bnc_store_kv db, const void *key,
+                 size_t klen, unsigned char **val, size_t *vlen)
+{
+    int rc;
+
+    *val = NULL;
+    *vlen = 0;
+    rc = bnc_store_bdb_kv_get_once(s, db, key, klen, val, vlen);
+    if (rc == BNC_STORE_DEAD && bnc_store_bdb_revive(s) == 0)
+        rc = bnc_store_bdb_kv_get_once(s, db, key, klen, val, vlen);
+    return rc;
+}
+
+struct bnc_store_bdb_kv_mod {
+    DB *db;
+    const void *key;
+    size_t klen;
+    bnc_store_kv_modify_fn fn;
+    void *arg;
+};
+
+static int
+bnc_store_bdb_kv_modify_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_kv_mod *m = arg;
+    unsigned char stackbuf[512], *old = NULL, *newv = NULL;
+    size_t oldlen = 0, newlen = 0;
+    DBT key, data;
+    int ret, op;
+
+    (void)s;
+    ret = bnc_store_bdb_fetch(m->db, t, m->key, m->klen, DB_RMW, stackbuf,
+                              sizeof(stackbuf), &old, &oldlen);
+    if (ret == DB_NOTFOUND) {
+        old = NULL;
+        oldlen = 0;
+    } else if (ret != 0) {
+        return ret;
+    }
+    op = m->fn(old, oldlen, &newv, &newlen, m->arg);
+    if (old != NULL && old != stackbuf)
+        free(old);
+    memset(&key, 0, sizeof(key));
+    key.data = (void *)m->key;
+    key.size = (u_int32_t)m->klen;
+    switch (op) {
+    case BNC_KV_KEEP:
+        free(newv);
+        return 0;
+    case BNC_KV_WRITE:
+        if (newv == NULL)
+            return BNC_STORE_BDB_EINVAL;
+        memset(&data, 0, sizeof(data));
+        data.data = newv;
+        data.size = (u_int32_t)newlen;
+        ret = m->db->put(m->db, t, &key, &data, 0);
+        free(newv);
+        return ret;
+    case BNC_KV_DELETE:
+        free(newv);
+        ret = m->db->del(m->db, t, &key, 0);
+        return ret == DB_NOTFOUND ? 0 : ret;
+    default:
+        free(newv);
+        return BNC_STORE_BDB_EABORT;
+    }
+}
+
+static int
+bnc_store_bdb_kv_modify_once(struct bnc_store *s, enum bnc_store_kv db,
+                             const void *key, size_t klen,
+                             bnc_store_kv_modify_fn fn, void *arg,
+                             enum bnc_store_sync sync)
+{
+    struct bnc_store_bdb_kv_mod m;
+    int rc, ret;
+
+    rc = bnc_store_bdb_enter_write(s, bnc_store_bdb_kv_files[db]);
+    if (rc != BNC_STORE_OK)
+        return rc;
+    m.db = bnc_store_bdb_kv_db(s, db);
+    m.key = key;
+    m.klen = klen;
+    m.fn = fn;
+    m.arg = arg;
+    if (m.db == NULL) {
+        bnc_store_bdb_leave(s);
+        return BNC_STORE_ERROR;
+    }
+    ret = bnc_store_bdb_txn(s, sync, bnc_store_bdb_kv_modify_work, &m);
+    rc = bnc_store_bdb_rc(s, ret, "update", bnc_store_bdb_kv_files[db]);
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+int
+bnc_store_kv_modify(struct bnc_store *s, enum bnc_store_kv db,
+                    const void *key, size_t klen, bnc_store_kv_modify_fn fn,
+                    void *arg, enum bnc_store_sync sync)
+{
+    int rc;
+
+    if ((unsigned)db >= BNC_KV_COUNT)
+        return BNC_STORE_ERROR;
+    rc = bnc_store_bdb_kv_modify_once(s, db, key, klen, fn, arg, sync);
+    if (rc == BNC_STORE_DEAD && bnc_store_bdb_revive(s) == 0)
+        rc = bnc_store_bdb_kv_modify_once(s, db, key, klen, fn, arg, sync);
+    return rc;
+}
+
+struct bnc_store_bdb_kv_value {
+    const void *val;
+    size_t vlen;
+    int del;
+    int found;
+};
+
+static int
+bnc_store_bdb_kv_set_fn(const unsigned char *old, size_t oldlen,
+                        unsigned char **newv, size_t *newlen, void *arg)
+{
+    struct bnc_store_bdb_kv_value *v = arg;
+
+    (void)oldlen;
+    v->found = old != NULL;
+    if (v->del)
+        return old != NULL ? BNC_KV_DELETE : BNC_KV_KEEP;
+    *newv = bnc_malloc(v->vlen ? v->vlen : 1);
+    memcpy(*newv, v->val, v->vlen);
+    *newlen = v->vlen;
+    return BNC_KV_WRITE;
+}
+
+int
+bnc_store_kv_put(struct bnc_store *s, enum bnc_store_kv db, const void *key,
+                 size_t klen, const void *val, size_t vlen,
+                 enum bnc_store_sync sync)
+{
+    struct bnc_store_bdb_kv_value v = {val, vlen, 0, 0};
+
+    return bnc_store_kv_modify(s, db, key, klen, bnc_store_bdb_kv_set_fn, &v,
+                               sync);
+}
+
+int
+bnc_store_kv_del(struct bnc_store *s, enum bnc_store_kv db, const void *key,
+                 size_t klen, enum bnc_store_sync sync)
+{
+    struct bnc_store_bdb_kv_value v = {NULL, 0, 1, 0};
+    int rc;
+
+    rc = bnc_store_kv_modify(s, db, key, klen, bnc_store_bdb_kv_set_fn, &v,
+                             sync);
+    if (rc == BNC_STORE_OK && !v.found)
+        return BNC_STORE_NOTFOUND;
+    return rc;
+}
+
+/* Deletes key if its value is still exactly (val, vlen): a sweep must not
+ * remove a record that changed after it was read. */
+struct bnc_store_bdb_kv_same {
+    const unsigned char *val;
+    size_t vlen;
+    int deleted;
+};
+
+static int
+bnc_store_bdb_kv_del_same_fn(const unsigned char *old, size_t oldlen,
+                             unsigned char **newv, size_t *newlen, void *arg)
+{
+    struct bnc_store_bdb_kv_same *m = arg;
+
+    (void)newv;
+    (void)newlen;
+    m->deleted = 0;
+    if (old == NULL || oldlen != m->vlen || memcmp(old, m->val, oldlen) != 0)
+        return BNC_KV_KEEP;
+    m->deleted = 1;
+    return BNC_KV_DELETE;
+}
+
+int
+bnc_store_kv_foreach(struct bnc_store *s, enum bnc_store_kv db,
+                     bnc_store_kv_visit_fn fn, void *arg, size_t *deleted)
+{
+    struct bnc_store_bdb_item it[BNC_STORE_FOREACH_BATCH];
+    struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
+    struct bnc_store_bdb_kv_same same;
+    size_t n = 0, i, ndel = 0;
+    int rc = BNC_STORE_ERROR, ret = 0, tries, stop = 0, op;
+    DB *h;
+
+    if ((unsigned)db >= BNC_KV_COUNT)
+        return BNC_STORE_ERROR;
+    for (;;) {
+        for (tries = 0;; tries++) {
+            rc = bnc_store_bdb_enter(s);
+            if (rc != BNC_STORE_OK)
+                goto out;
+            h = bnc_store_bdb_kv_db(s, db);
+            if (h == NULL) {
+                bnc_store_bdb_leave(s);
+                rc = BNC_STORE_OK;
+                goto out;
+            }
+            ret = bnc_store_bdb_batch(s, h, last.key != NULL ? &last : NULL,
+                                      it, &n);
+            bnc_store_bdb_leave(s);
+            if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+                tries == BNC_STORE_RETRIES)
+                break;
+            bnc_store_bdb_backoff(tries);
+        }
+        if (ret != 0) {
+            rc = bnc_store_bdb_rc(s, ret, "list", bnc_store_bdb_kv_files[db]);
+            goto out;
+        }
+        for (i = 0; i < n && !stop; i++) {
+            op = fn(it[i].key, it[i].klen, it[i].val, it[i].vlen, arg);
+            if (op < 0) {
+                stop = 1;
+            } else if (op == BNC_KV_DELETE) {
+                same.val = it[i].val;
+                same.vlen = it[i].vlen;
+                same.deleted = 0;
+                rc = bnc_store_kv_modify(s, db, it[i].key, it[i].klen,
+                                         bnc_store_bdb_kv_del_same_fn, &same,
+                                         BNC_STORE_NOSYNC);
+                if (rc != BNC_STORE_OK) {
+                    bnc_store_bdb_items_free(it, n);
+                    goto out;
+                }
+                ndel += (size_t)same.deleted;
+            }
+        }
+        if (stop || n < BNC_STORE_FOREACH_BATCH) {
+            bnc_store_bdb_items_free(it, n);
+            break;
+        }
+        free(last.key);
+        last.key = it[n - 1].key;
+        last.klen = it[n - 1].klen;
+        it[n - 1].key = NULL;
+        bnc_store_bdb_items_free(it, n);
+    }
+    rc = BNC_STORE_OK;
+out:
+    free(last.key);
+    if (deleted != NULL)
+        *deleted = ndel;
     return rc;
 }

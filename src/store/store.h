@@ -224,6 +224,62 @@ int bnc_store_session_add_many(struct bnc_store *s,
 /* Removes sessions past expires or idle, as of now; *count removed. */
 int bnc_store_session_gc(struct bnc_store *s, int64_t now, size_t *count);
 
+/* ---- Small keyed records (JWT denylist, refresh families, throttling) -----
+ * Plain key -> value databases, one file each, with no secondary index.
+ * The modules that own them (store/jwt.c, store/throttle.c ...) define the
+ * key and value formats; values should start with a format version byte. */
+enum bnc_store_kv {
+    BNC_KV_JWT_DENY = 0,   /* jwt_deny.db: revoked jti -> expiry */
+    BNC_KV_JWT_FAMILY,     /* jwt_families.db: refresh-token family -> state */
+    BNC_KV_THROTTLE,       /* throttle.db: "u:NAME" / "n:NET" -> failure counter */
+    BNC_KV_COUNT
+};
+
+/* What a modify or sweep callback asks for. */
+enum bnc_store_kv_op {
+    BNC_KV_KEEP = 0,       /* leave the record as it is (or absent) */
+    BNC_KV_WRITE,          /* store *newv (malloc'ed by the callback; freed by the store) */
+    BNC_KV_DELETE          /* remove the record */
+};
+
+/* One get, copied out into *val (malloc'ed, caller frees). OK, NOTFOUND,
+ * ERROR or DEAD. A store opened read-only before the file existed answers
+ * NOTFOUND. */
+int bnc_store_kv_get(struct bnc_store *s, enum bnc_store_kv db,
+                     const void *key, size_t klen, unsigned char **val,
+                     size_t *vlen);
+int bnc_store_kv_put(struct bnc_store *s, enum bnc_store_kv db,
+                     const void *key, size_t klen, const void *val,
+                     size_t vlen, enum bnc_store_sync sync);
+/* NOTFOUND if absent. */
+int bnc_store_kv_del(struct bnc_store *s, enum bnc_store_kv db,
+                     const void *key, size_t klen, enum bnc_store_sync sync);
+/*
+ * Read-modify-write of one record in one transaction (retried from scratch
+ * on a lock conflict, so fn must be repeatable): fn sees the current value
+ * (old == NULL when absent) and returns an enum bnc_store_kv_op, or < 0 to
+ * abort (ERROR). With BNC_KV_WRITE it sets *newv (malloc) and *newlen.
+ */
+typedef int (*bnc_store_kv_modify_fn)(const unsigned char *old, size_t oldlen,
+                                      unsigned char **newv, size_t *newlen,
+                                      void *arg);
+int bnc_store_kv_modify(struct bnc_store *s, enum bnc_store_kv db,
+                        const void *key, size_t klen,
+                        bnc_store_kv_modify_fn fn, void *arg,
+                        enum bnc_store_sync sync);
+/*
+ * Visits every record in key order, in batches (one short transaction per
+ * batch, no lock held while fn runs). fn returns BNC_KV_KEEP to go on,
+ * BNC_KV_DELETE to remove that record (only if it did not change since it
+ * was read), or < 0 to stop. *deleted (may be NULL) counts removals.
+ */
+typedef int (*bnc_store_kv_visit_fn)(const unsigned char *key, size_t klen,
+                                     const unsigned char *val, size_t vlen,
+                                     void *arg);
+int bnc_store_kv_foreach(struct bnc_store *s, enum bnc_store_kv db,
+                         bnc_store_kv_visit_fn fn, void *arg,
+                         size_t *deleted);
+
 /* Admin: human-readable statistics, verification, hot backup into dir
  * (which must not exist or be empty). 0 or -1 with err. */
 int bnc_store_stats(struct bnc_store *s, FILE *out, struct bnc_err *err);

@@ -2077,6 +2077,114 @@ test_store_speed(void)
     test_rmrf(tmp);
 }
 
+/* ---- small keyed records (enum bnc_store_kv) ------------------------------ */
+
+static int
+test_kv_incr(const unsigned char *old, size_t oldlen, unsigned char **newv,
+             size_t *newlen, void *arg)
+{
+    unsigned char v = old != NULL && oldlen == 1 ? old[0] : 0;
+
+    (void)arg;
+    if (v == 3)
+        return BNC_KV_DELETE;
+    *newv = bnc_malloc(1);
+    (*newv)[0] = (unsigned char)(v + 1);
+    *newlen = 1;
+    return BNC_KV_WRITE;
+}
+
+static int
+test_kv_visit(const unsigned char *key, size_t klen, const unsigned char *val,
+              size_t vlen, void *arg)
+{
+    size_t *seen = arg;
+
+    (void)val;
+    (void)vlen;
+    (*seen)++;
+    /* Delete the even-numbered keys "k000", "k002", ... */
+    return klen == 4 && (key[3] - '0') % 2 == 0 ? BNC_KV_DELETE : BNC_KV_KEEP;
+}
+
+static void
+test_store_kv(void)
+{
+    char *dir = test_tmpdir(), *home = test_path(dir, "s"), key[8];
+    struct bnc_store *s;
+    struct bnc_err err;
+    unsigned char *v = NULL;
+    size_t vlen = 0, seen = 0, deleted = 0, i;
+    int k;
+
+    s = test_open(home, 1, 0, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_EQUAL(bnc_store_kv_get(s, BNC_KV_JWT_DENY, "x", 1, &v, &vlen),
+                    BNC_STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(bnc_store_kv_put(s, BNC_KV_JWT_DENY, "x", 1, "abc", 3,
+                                     BNC_STORE_SYNC),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(bnc_store_kv_get(s, BNC_KV_JWT_DENY, "x", 1, &v, &vlen),
+                    BNC_STORE_OK);
+    CU_ASSERT(vlen == 3 && v != NULL && memcmp(v, "abc", 3) == 0);
+    free(v);
+    /* The databases are separate. */
+    CU_ASSERT_EQUAL(bnc_store_kv_get(s, BNC_KV_THROTTLE, "x", 1, &v, &vlen),
+                    BNC_STORE_NOTFOUND);
+    /* modify: 1, 2, 3, then delete. */
+    for (k = 0; k < 3; k++)
+        CU_ASSERT_EQUAL(bnc_store_kv_modify(s, BNC_KV_THROTTLE, "c", 1,
+                                            test_kv_incr, NULL,
+                                            BNC_STORE_NOSYNC),
+                        BNC_STORE_OK);
+    CU_ASSERT_EQUAL(bnc_store_kv_get(s, BNC_KV_THROTTLE, "c", 1, &v, &vlen),
+                    BNC_STORE_OK);
+    CU_ASSERT(vlen == 1 && v[0] == 3);
+    free(v);
+    CU_ASSERT_EQUAL(bnc_store_kv_modify(s, BNC_KV_THROTTLE, "c", 1,
+                                        test_kv_incr, NULL, BNC_STORE_NOSYNC),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(bnc_store_kv_get(s, BNC_KV_THROTTLE, "c", 1, &v, &vlen),
+                    BNC_STORE_NOTFOUND);
+    CU_ASSERT_EQUAL(bnc_store_kv_del(s, BNC_KV_JWT_DENY, "x", 1,
+                                     BNC_STORE_SYNC),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(bnc_store_kv_del(s, BNC_KV_JWT_DENY, "x", 1,
+                                     BNC_STORE_SYNC),
+                    BNC_STORE_NOTFOUND);
+    /* foreach over more than one batch, deleting half. */
+    for (i = 0; i < 300; i++) {
+        (void)snprintf(key, sizeof(key), "k%03zu", i);
+        CU_ASSERT_EQUAL(bnc_store_kv_put(s, BNC_KV_JWT_FAMILY, key, 4, "v", 1,
+                                         BNC_STORE_NOSYNC),
+                        BNC_STORE_OK);
+    }
+    CU_ASSERT_EQUAL(bnc_store_kv_foreach(s, BNC_KV_JWT_FAMILY, test_kv_visit,
+                                         &seen, &deleted),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(seen, 300);
+    CU_ASSERT_EQUAL(deleted, 150);
+    seen = 0;
+    CU_ASSERT_EQUAL(bnc_store_kv_foreach(s, BNC_KV_JWT_FAMILY, test_kv_visit,
+                                         &seen, NULL),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(seen, 150);
+    bnc_store_close(s);
+    /* Survives a reopen, also read-only. */
+    s = test_open(home, 0, 1, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_EQUAL(bnc_store_kv_get(s, BNC_KV_JWT_FAMILY, "k001", 4, &v,
+                                     &vlen),
+                    BNC_STORE_OK);
+    free(v);
+    CU_ASSERT_EQUAL(bnc_store_kv_put(s, BNC_KV_JWT_FAMILY, "z", 1, "v", 1,
+                                     BNC_STORE_SYNC),
+                    BNC_STORE_ERROR);
+    bnc_store_close(s);
+    free(home);
+    test_rmrf(dir);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_store_name_valid", test_store_name_valid},
     {"test_store_group_valid", test_store_group_valid},
@@ -2098,6 +2206,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_store_crash_holding_locks", test_store_crash_holding_locks},
     {"test_store_crash_random", test_store_crash_random},
     {"test_store_speed", test_store_speed},
+    {"test_store_kv", test_store_kv},
     {NULL, NULL},
 };
 
