@@ -20,7 +20,7 @@ libargon2-dev libcrypt-dev
 clang libclang-rt-14-dev
 lighttpd apache2 apache2-utils libapache2-mod-fcgid
 curl procps util-linux coreutils
-python3 python3-django python3-djangorestframework python3-jwt
+python3 python3-django python3-djangorestframework python3-jwt python3-djangorestframework-simplejwt
 python3-bcrypt python3-argon2
 chromium chromium-driver python3-selenium
 "
