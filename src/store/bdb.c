@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crypto/ct.h"
+#include "crypto/digest.h"
 #include "log/log.h"
 #include "store/codec.h"
 #include "store/store.h"
@@ -50,10 +51,11 @@
 #define BNC_STORE_JWT_DENY_FILE "jwt_deny.db"
 #define BNC_STORE_JWT_FAMILIES_FILE "jwt_families.db"
 #define BNC_STORE_THROTTLE_FILE "throttle.db"
+#define BNC_STORE_IMPORT_FILE "import.db"
 /* Indexed by enum bnc_store_kv. */
 static const char *const bnc_store_bdb_kv_files[BNC_KV_COUNT] = {
     BNC_STORE_JWT_DENY_FILE, BNC_STORE_JWT_FAMILIES_FILE,
-    BNC_STORE_THROTTLE_FILE,
+    BNC_STORE_THROTTLE_FILE, BNC_STORE_IMPORT_FILE,
 };
 /* tokens_used.db and sessions_seen.db are written at most this often per
  * token or session. */
@@ -4301,5 +4303,442 @@ out:
     free(last.key);
     if (deleted != NULL)
         *deleted = ndel;
+    return rc;
+}
+
+/* ---- bulk user upsert (bouncerctl import) -------------------------------- */
+
+/* import.db value: format version byte + SHA-256 of the imported hash. */
+#define BNC_STORE_IMPORT_RECORD_VERSION 1
+#define BNC_STORE_IMPORT_RECORD_LEN 33
+
+static int
+bnc_store_bdb_streq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* Same group names, in any order (a user's groups hold no duplicates). */
+static int
+bnc_store_bdb_groups_same(char *const *a, char *const *b)
+{
+    size_t i, na = bnc_strv_len(a);
+
+    if (na != bnc_strv_len(b))
+        return 0;
+    for (i = 0; i < na; i++)
+        if (!bnc_strv_contains(b, a[i]))
+            return 0;
+    return 1;
+}
+
+/* old's groups followed by those of add it lacks: a new array of borrowed
+ * strings (free the array only), or NULL when both are empty. */
+static char **
+bnc_store_bdb_groups_union(char *const *old, char *const *add)
+{
+    size_t no = bnc_strv_len(old), na = bnc_strv_len(add), n = 0, i;
+    char **g;
+
+    if (no + na == 0)
+        return NULL;
+    g = bnc_calloc(no + na + 1, sizeof(*g));
+    for (i = 0; i < no; i++)
+        g[n++] = old[i];
+    for (i = 0; i < na; i++)
+        if (!bnc_strv_contains(old, add[i]) && !bnc_strv_contains(g, add[i]))
+            g[n++] = add[i];
+    return g;
+}
+
+/* Whether import.db says sum is the hash imported last for name. */
+static int
+bnc_store_bdb_import_seen(struct bnc_store *s, DB_TXN *t, const char *name,
+                          const unsigned char sum[32], u_int32_t flags,
+                          int *seen)
+{
+    DB *db = s->st_kv[BNC_KV_IMPORT];
+    unsigned char buf[64], *p = NULL;
+    size_t len = 0;
+    int ret;
+
+    *seen = 0;
+    ret = bnc_store_bdb_fetch(db, t, name, strlen(name), flags, buf,
+                              sizeof(buf), &p, &len);
+    if (ret == DB_NOTFOUND)
+        return 0;
+    if (ret != 0)
+        return ret;
+    *seen = len == BNC_STORE_IMPORT_RECORD_LEN &&
+            p[0] == BNC_STORE_IMPORT_RECORD_VERSION &&
+            bnc_memeq_ct(p + 1, 32, sum, 32);
+    if (p != buf)
+        free(p);
+    return 0;
+}
+
+static int
+bnc_store_bdb_import_note(struct bnc_store *s, DB_TXN *t, const char *name,
+                          const unsigned char sum[32])
+{
+    DB *db = s->st_kv[BNC_KV_IMPORT];
+    unsigned char v[BNC_STORE_IMPORT_RECORD_LEN];
+    DBT key, data;
+
+    v[0] = BNC_STORE_IMPORT_RECORD_VERSION;
+    memcpy(v + 1, sum, 32);
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = (void *)name;
+    key.size = (u_int32_t)strlen(name);
+    data.data = v;
+    data.size = sizeof(v);
+    return db->put(db, t, &key, &data, 0);
+}
+
+struct bnc_store_bdb_putmany {
+    struct bnc_user_put *p;
+    size_t n;
+    int dry;
+    int64_t now;
+};
+
+/* The id for a new user: the one asked for if it is free, else the next
+ * counter value. *next always stays above every id handed out. */
+static int
+bnc_store_bdb_putmany_id(struct bnc_store *s, DB_TXN *t,
+                         struct bnc_user_put *p, uint32_t *next,
+                         uint32_t *id)
+{
+    unsigned char k[4];
+    DBT key;
+    int ret;
+
+    *id = 0;
+    if ((p->up_fields & BNC_USER_PUT_ID) && p->up_user.id != 0) {
+        bnc_codec_put_u32(k, p->up_user.id);
+        memset(&key, 0, sizeof(key));
+        key.data = k;
+        key.size = 4;
+        ret = s->st_users_by_id->exists(s->st_users_by_id, t, &key, 0);
+        if (ret == DB_NOTFOUND)
+            *id = p->up_user.id;
+        else if (ret == 0)
+            p->up_id_taken = 1;
+        else
+            return ret;
+    }
+    if (*id == 0) {
+        if (*next == 0 || *next == UINT32_MAX)
+            return BNC_STORE_BDB_EFULL;
+        *id = (*next)++;
+    } else if (*id >= *next) {
+        *next = *id == UINT32_MAX ? UINT32_MAX : *id + 1;
+    }
+    return 0;
+}
+
+/* One item: the user as it is (DB_RMW), merged with what the import sets. */
+static int
+bnc_store_bdb_putmany_one(struct bnc_store *s, DB_TXN *t,
+                          struct bnc_store_bdb_putmany *a,
+                          struct bnc_user_put *p, uint32_t *next)
+{
+    const struct bnc_user *w = &p->up_user;
+    unsigned f = p->up_fields;
+    struct bnc_user old, rec;
+    unsigned char buf[1024], *raw = NULL, sum[32];
+    size_t len = 0;
+    char **groups = NULL;
+    int ret, has_old = 0, seen = 0, changed;
+
+    memset(&old, 0, sizeof(old));
+    p->up_result = 0;
+    p->up_id_taken = 0;
+    p->up_hash_kept = 0;
+    ret = bnc_store_bdb_fetch(s->st_users, t, w->name, strlen(w->name),
+                              a->dry ? 0 : DB_RMW, buf, sizeof(buf), &raw,
+                              &len);
+    if (ret == 0) {
+        ret = bnc_store_bdb_decode(s, raw, len, w->name, &old);
+        bnc_store_bdb_release(raw, len, buf);
+        if (ret != 0)
+            return ret;
+        has_old = 1;
+    } else if (ret != DB_NOTFOUND) {
+        return ret;
+    }
+    if (f & BNC_USER_PUT_HASH) {
+        bnc_sha256(w->hash, strlen(w->hash), sum);
+        ret = bnc_store_bdb_import_seen(s, t, w->name, sum,
+                                        a->dry ? 0 : DB_RMW, &seen);
+        if (ret != 0)
+            goto out;
+    }
+    if (!has_old) {
+        memset(&rec, 0, sizeof(rec));
+        rec.name = w->name;
+        rec.hash = (f & BNC_USER_PUT_HASH) ? w->hash : (char *)"";
+        rec.email = (f & BNC_USER_PUT_EMAIL) ? w->email : NULL;
+        rec.display_name = (f & BNC_USER_PUT_NAME) ? w->display_name : NULL;
+        rec.disabled = (f & BNC_USER_PUT_DISABLED) ? w->disabled != 0 : 0;
+        if (f & (BNC_USER_PUT_GROUPS | BNC_USER_PUT_GROUPS_ADD))
+            rec.groups = w->groups;
+        ret = bnc_store_bdb_putmany_id(s, t, p, next, &rec.id);
+        if (ret != 0)
+            goto out;
+        rec.created = (f & BNC_USER_PUT_TIMES) && w->created > 0 ? w->created
+                                                                  : a->now;
+        rec.changed = a->now;
+        rec.not_before = (f & BNC_USER_PUT_TIMES) ? w->not_before : 0;
+        rec.rev = 1;
+        if (!a->dry)
+            ret = bnc_store_bdb_put_user(s, t, &rec, DB_NOOVERWRITE);
+        p->up_result = BNC_USER_PUT_ADDED;
+    } else {
+        rec = old; /* members borrowed from old or w: never cleaned up */
+        if ((f & BNC_USER_PUT_HASH) && !bnc_store_bdb_streq(old.hash, w->hash)) {
+            if (seen)
+                p->up_hash_kept = 1;
+            else
+                rec.hash = w->hash;
+        }
+        if (f & BNC_USER_PUT_EMAIL)
+            rec.email = w->email;
+        if (f & BNC_USER_PUT_NAME)
+            rec.display_name = w->display_name;
+        if (f & BNC_USER_PUT_DISABLED)
+            rec.disabled = w->disabled != 0;
+        if (f & BNC_USER_PUT_GROUPS)
+            rec.groups = w->groups;
+        else if (f & BNC_USER_PUT_GROUPS_ADD)
+            rec.groups = groups = bnc_store_bdb_groups_union(old.groups,
+                                                             w->groups);
+        changed = !bnc_store_bdb_streq(rec.hash, old.hash) ||
+                  !bnc_store_bdb_streq(rec.email, old.email) ||
+                  !bnc_store_bdb_streq(rec.display_name, old.display_name) ||
+                  (rec.disabled != 0) != (old.disabled != 0) ||
+                  !bnc_store_bdb_groups_same(rec.groups, old.groups);
+        if (changed) {
+            rec.changed = a->now > old.changed ? a->now : old.changed;
+            rec.rev = old.rev + 1;
+            if (!a->dry)
+                ret = bnc_store_bdb_put_user(s, t, &rec, 0);
+            p->up_result = BNC_USER_PUT_UPDATED;
+        } else {
+            p->up_result = BNC_USER_PUT_UNCHANGED;
+        }
+    }
+    /* Not seen means the user's hash is now the incoming one: remember it
+     * as the last import of this user. */
+    if (ret == 0 && (f & BNC_USER_PUT_HASH) && !seen && !a->dry)
+        ret = bnc_store_bdb_import_note(s, t, w->name, sum);
+out:
+    free(groups);
+    if (has_old)
+        bnc_user_cleanup(&old);
+    return ret;
+}
+
+static int
+bnc_store_bdb_putmany_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_putmany *a = arg;
+    unsigned char buf[16], *p = NULL, idbuf[4];
+    size_t len = 0, i;
+    uint32_t next = 1, next0;
+    DBT key, data;
+    int ret;
+
+    ret = bnc_store_bdb_fetch(s->st_meta, t, "next_user_id", 12,
+                              a->dry ? 0 : DB_RMW, buf, sizeof(buf), &p,
+                              &len);
+    if (ret == 0) {
+        if (len != 4) {
+            bnc_store_bdb_release(p, len, buf);
+            bnc_log(BNC_LOG_ERR, "store %s: meta next_user_id is corrupt",
+                    s->st_path);
+            return BNC_STORE_BDB_ECORRUPT;
+        }
+        next = bnc_codec_get_u32(p);
+        bnc_store_bdb_release(p, len, buf);
+    } else if (ret != DB_NOTFOUND) {
+        return ret;
+    }
+    next0 = next;
+    for (i = 0; i < a->n; i++) {
+        ret = bnc_store_bdb_putmany_one(s, t, a, &a->p[i], &next);
+        if (ret != 0)
+            return ret;
+    }
+    if (next == next0 || a->dry)
+        return 0;
+    bnc_codec_put_u32(idbuf, next);
+    memset(&key, 0, sizeof(key));
+    memset(&data, 0, sizeof(data));
+    key.data = (void *)"next_user_id";
+    key.size = 12;
+    data.data = idbuf;
+    data.size = 4;
+    return s->st_meta->put(s->st_meta, t, &key, &data, 0);
+}
+
+int
+bnc_store_user_put_many(struct bnc_store *s, struct bnc_user_put *p,
+                        size_t n, size_t batch, int dry_run, size_t *done)
+{
+    struct bnc_store_bdb_putmany a;
+    size_t off, k, i;
+    const char *why;
+    int rc;
+
+    if (done != NULL)
+        *done = 0;
+    if (batch == 0)
+        batch = 1;
+    for (i = 0; i < n; i++)
+        if (!bnc_user_name_valid(p[i].up_user.name, &why) ||
+            ((p[i].up_fields & BNC_USER_PUT_HASH) &&
+             p[i].up_user.hash == NULL)) {
+            bnc_log(BNC_LOG_ERR, "store %s: user import: %s", s->st_path,
+                    p[i].up_user.hash == NULL ? "no hash" : why);
+            return BNC_STORE_ERROR;
+        }
+    rc = dry_run ? bnc_store_bdb_enter(s)
+                 : bnc_store_bdb_enter_write(s, "user import");
+    if (rc != BNC_STORE_OK)
+        return rc;
+    if (s->st_kv[BNC_KV_IMPORT] == NULL) {
+        /* A read-only open of a store older than import.db: nothing was
+         * ever imported, but we cannot tell the reads from that. */
+        bnc_log(BNC_LOG_ERR, "store %s has no import.db yet (run bouncerctl "
+                "db init)", s->st_path);
+        rc = BNC_STORE_ERROR;
+        goto out;
+    }
+    a.dry = dry_run;
+    a.now = (int64_t)time(NULL);
+    for (off = 0; off < n; off += k) {
+        k = n - off < batch ? n - off : batch;
+        a.p = p + off;
+        a.n = k;
+        /* A dry run's transaction only reads: commit or abort alike. */
+        rc = bnc_store_bdb_rc(s,
+                              bnc_store_bdb_txn(s, BNC_STORE_SYNC,
+                                                bnc_store_bdb_putmany_work,
+                                                &a),
+                              "import users", p[off].up_user.name);
+        if (rc != BNC_STORE_OK)
+            break;
+        if (done != NULL)
+            *done += k;
+    }
+out:
+    bnc_store_bdb_leave(s);
+    return rc;
+}
+
+/* ---- expired API tokens (bouncerctl db gc) -------------------------------- */
+
+struct bnc_store_bdb_tgc {
+    char (*ids)[BNC_TOKEN_ID_LEN];
+    size_t n;
+    size_t cap;
+    int64_t now;
+    size_t count; /* removed by this (last) attempt */
+};
+
+static int
+bnc_store_bdb_tgc_collect(const struct bnc_token *t, void *arg)
+{
+    struct bnc_store_bdb_tgc *g = arg;
+
+    /* As the token scheme: dead from the second of its expiry on. */
+    if (t->expires <= 0 || g->now < t->expires)
+        return 0;
+    if (g->n == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 256;
+        g->ids = bnc_realloc(g->ids, g->cap * sizeof(*g->ids));
+    }
+    memcpy(g->ids[g->n++], t->id, BNC_TOKEN_ID_LEN);
+    return 0;
+}
+
+/* Deletes the listed tokens that are still there (records never change,
+ * so an expired one stays expired). Repeatable: count restarts. */
+static int
+bnc_store_bdb_tgc_work(struct bnc_store *s, DB_TXN *t, void *arg)
+{
+    struct bnc_store_bdb_tgc *g = arg;
+    DBT key;
+    size_t i;
+    int ret;
+
+    g->count = 0;
+    for (i = 0; i < g->n; i++) {
+        memset(&key, 0, sizeof(key));
+        key.data = g->ids[i];
+        key.size = BNC_TOKEN_ID_LEN;
+        ret = s->st_tokens_by_id->del(s->st_tokens_by_id, t, &key, 0);
+        if (ret == DB_NOTFOUND)
+            continue; /* revoked meanwhile */
+        if (ret != 0)
+            return ret;
+        ret = s->st_tokens_used->del(s->st_tokens_used, t, &key, 0);
+        if (ret != 0 && ret != DB_NOTFOUND)
+            return ret;
+        g->count++;
+    }
+    return 0;
+}
+
+/*
+ * Lists the expired tokens (foreach: short read transactions), then removes
+ * them BNC_STORE_REVOKE_BATCH per WRITE_NOSYNC transaction, like session gc:
+ * a crash loses at most work the next gc does again.
+ */
+int
+bnc_store_token_gc(struct bnc_store *s, int64_t now, size_t *count)
+{
+    struct bnc_store_bdb_tgc g, part;
+    size_t off, total = 0;
+    int rc;
+
+    if (count != NULL)
+        *count = 0;
+    if (s->st_readonly) {
+        bnc_log(BNC_LOG_ERR, "store %s is open read-only: token gc refused",
+                s->st_path);
+        return BNC_STORE_ERROR;
+    }
+    memset(&g, 0, sizeof(g));
+    g.now = now;
+    rc = bnc_store_token_foreach(s, NULL, bnc_store_bdb_tgc_collect, &g);
+    for (off = 0; rc == BNC_STORE_OK && off < g.n;
+         off += BNC_STORE_REVOKE_BATCH) {
+        part = g;
+        part.ids = g.ids + off;
+        part.n = g.n - off < BNC_STORE_REVOKE_BATCH ? g.n - off
+                                                    : BNC_STORE_REVOKE_BATCH;
+        rc = bnc_store_bdb_enter_write(s, "token gc");
+        if (rc != BNC_STORE_OK)
+            break;
+        if (s->st_tokens == NULL)
+            rc = BNC_STORE_OK;
+        else
+            rc = bnc_store_bdb_rc(s,
+                                  bnc_store_bdb_txn(s, BNC_STORE_NOSYNC,
+                                                    bnc_store_bdb_tgc_work,
+                                                    &part),
+                                  "remove expired tokens", "");
+        bnc_store_bdb_leave(s);
+        if (rc == BNC_STORE_OK)
+            total += part.count;
+    }
+    free(g.ids);
+    if (count != NULL)
+        *count = total;
     return rc;
 }

@@ -111,6 +111,50 @@ int bnc_store_user_foreach(struct bnc_store *s,
                            int (*fn)(const struct bnc_user *u, void *arg),
                            void *arg);
 
+/* ---- Bulk user upsert (bouncerctl import) ---------------------------------
+ * Which fields of up_user an import sets; the others keep the value an
+ * existing user has (a new user gets "" / NULL / 0 for them). */
+#define BNC_USER_PUT_HASH 0x01u       /* password hash, see below */
+#define BNC_USER_PUT_EMAIL 0x02u
+#define BNC_USER_PUT_NAME 0x04u       /* display_name */
+#define BNC_USER_PUT_DISABLED 0x08u
+#define BNC_USER_PUT_GROUPS 0x10u     /* replace the user's groups */
+#define BNC_USER_PUT_GROUPS_ADD 0x20u /* add to the user's groups */
+#define BNC_USER_PUT_ID 0x40u         /* new user: take up_user.id if free */
+#define BNC_USER_PUT_TIMES 0x80u      /* new user: created (if > 0) and
+                                         not_before from up_user */
+
+enum bnc_user_put_result {
+    BNC_USER_PUT_ADDED = 1,
+    BNC_USER_PUT_UPDATED,
+    BNC_USER_PUT_UNCHANGED
+};
+
+struct bnc_user_put {
+    struct bnc_user up_user;  /* in: the wanted record (name always set) */
+    unsigned up_fields;       /* in: BNC_USER_PUT_* */
+    int up_result;            /* out: enum bnc_user_put_result */
+    int up_id_taken;          /* out: BNC_USER_PUT_ID asked, id was in use */
+    int up_hash_kept;         /* out: the hash was changed in bouncer since
+                                 this same hash was imported: kept */
+};
+
+/*
+ * Adds or updates n users, batch users per transaction: a batch is written
+ * whole or not at all, so an interrupted import leaves no half user.
+ * An unchanged user is not written (re-running an import writes nothing).
+ * The hash: the SHA-256 of every imported hash is kept in import.db; when
+ * a user's hash differs from the incoming one but the incoming one is the
+ * hash imported last time, the user's own hash is newer (re-hashed on
+ * login, changed with passwd) and stays. dry_run: reads only, results as
+ * if written. Every record must encode (bnc_user_encode), or the batch
+ * fails. *done (may be NULL) counts the items of committed batches. OK or
+ * a store error (earlier batches stay).
+ */
+int bnc_store_user_put_many(struct bnc_store *s, struct bnc_user_put *p,
+                            size_t n, size_t batch, int dry_run,
+                            size_t *done);
+
 /* ---- API tokens (DRF TokenAuthentication, done right) -------------------
  * tokens.db: key = SHA-256 of the secret key (the key itself is never
  * stored), value = encoded token record. Secondary indexes by public id and
@@ -158,6 +202,8 @@ int bnc_store_token_revoke_user(struct bnc_store *s, const char *user,
 int bnc_store_token_foreach(struct bnc_store *s, const char *user,
                             int (*fn)(const struct bnc_token *t, void *arg),
                             void *arg);
+/* Removes tokens past their expiry as of now; *count (may be NULL) removed. */
+int bnc_store_token_gc(struct bnc_store *s, int64_t now, size_t *count);
 /* Bulk load for benchmarks and imports: n tokens in transactions of batch
  * (DB_TXN_NOSYNC, one log flush at the end); stops at the first failing
  * batch, keeping the earlier ones. */
@@ -232,6 +278,7 @@ enum bnc_store_kv {
     BNC_KV_JWT_DENY = 0,   /* jwt_deny.db: revoked jti -> expiry */
     BNC_KV_JWT_FAMILY,     /* jwt_families.db: refresh-token family -> state */
     BNC_KV_THROTTLE,       /* throttle.db: "u:NAME" / "n:NET" -> failure counter */
+    BNC_KV_IMPORT,         /* import.db: user name -> SHA-256 of the last imported hash */
     BNC_KV_COUNT
 };
 
