@@ -725,3 +725,86 @@ bnc_password_dummy(const struct bnc_argon2_params *p, const char *pw,
         return;
     (void)argon2_verify(enc, pw, pwlen, Argon2_id);
 }
+
+/* The parse steps of bnc_password_verify() without the work: a hash that
+ * passes here fails only by a wrong password. */
+int
+bnc_password_usable(const char *stored, const char **why)
+{
+    char buf[BNC_PW_STORED_MAX + 1];
+    char *f[6];
+    unsigned char raw[BNC_PW_STORED_MAX];
+    enum bnc_password_fmt fmt;
+    const char *name, *phc;
+    argon2_type type;
+    uint64_t ver, m, t, par, n, r, p;
+    int ok = 0;
+
+    *why = "unknown hash format";
+    if (stored == NULL ||
+        strnlen(stored, BNC_PW_STORED_MAX + 1) > BNC_PW_STORED_MAX) {
+        *why = "hash too long";
+        return 0;
+    }
+    fmt = bnc_password_detect(stored, &name);
+    switch (fmt) {
+    case BNC_PWF_NONE:
+        return 0;
+    case BNC_PWF_ARGON2ID:
+    case BNC_PWF_ARGON2I:
+    case BNC_PWF_ARGON2D:
+    case BNC_PWF_DJANGO_ARGON2:
+        phc = fmt == BNC_PWF_DJANGO_ARGON2 ? stored + 6 : stored;
+        ok = bnc_password_argon2_parse(phc, &type, &ver, &m, &t, &par) == 0;
+        if (ok) {
+            /* salt and tag after the parameters */
+            bnc_strlcpy(buf, phc, sizeof buf);
+            ok = bnc_password_split(buf + 1, f, 6) ==
+                 (bnc_password_prefix(phc + 9, "v=") ||
+                          bnc_password_prefix(phc + 10, "v=")
+                      ? 5u
+                      : 4u);
+        }
+        break;
+    case BNC_PWF_PBKDF2_SHA256:
+    case BNC_PWF_PBKDF2_SHA1:
+        bnc_strlcpy(buf, stored + (fmt == BNC_PWF_PBKDF2_SHA256 ? 14 : 12),
+                    sizeof buf);
+        ok = bnc_password_split(buf, f, 3) == 3 &&
+             bnc_parse_u64(f[0], BNC_PBKDF2_MAX_ITER, &n) == 0 && n >= 1 &&
+             f[1][0] != '\0' &&
+             bnc_password_b64_exact(f[2], raw, sizeof raw,
+                                    fmt == BNC_PWF_PBKDF2_SHA256 ? 32 : 20) ==
+                 0;
+        break;
+    case BNC_PWF_SCRYPT:
+        bnc_strlcpy(buf, stored + 7, sizeof buf);
+        ok = bnc_password_split(buf, f, 5) == 5 &&
+             bnc_parse_u64(f[0], UINT32_MAX, &n) == 0 &&
+             bnc_parse_u64(f[2], 1024, &r) == 0 &&
+             bnc_parse_u64(f[3], 1024, &p) == 0 && n >= 2 &&
+             (n & (n - 1)) == 0 && r >= 1 && p >= 1 &&
+             n * r * p <= BNC_SCRYPT_MAX_WORK &&
+             128 * r * (n + 2) + 128 * r * p <= BNC_SCRYPT_MAX_MEM &&
+             bnc_password_b64_exact(f[4], raw, sizeof raw,
+                                    BNC_SCRYPT_DKLEN) == 0;
+        break;
+    case BNC_PWF_BCRYPT_SHA256:
+        ok = bnc_password_crypt_ok(BNC_PWF_BCRYPT, stored + 14);
+        break;
+    case BNC_PWF_DJANGO_BCRYPT:
+        ok = bnc_password_crypt_ok(BNC_PWF_BCRYPT, stored + 7);
+        break;
+    case BNC_PWF_SHA1:
+        ok = strlen(stored + 5) == 28 &&
+             bnc_password_b64_exact(stored + 5, raw, sizeof raw, 20) == 0;
+        break;
+    default:
+        ok = bnc_password_crypt_ok(fmt, stored);
+        break;
+    }
+    bnc_memzero(buf, sizeof buf);
+    if (!ok)
+        *why = "malformed hash or cost out of range";
+    return ok;
+}

@@ -52,4 +52,9 @@ void bnc_password_dummy(const struct bnc_argon2_params *p, const char *pw,
  * "sha512-crypt", "apr1", "sha1", ...), or NULL when unrecognised. Static. */
 const char *bnc_password_format(const char *stored);
 
+/* 1 if stored is in a format bnc_password_verify() knows and its shape and
+ * cost are ones it would run (what an import must check before it takes a
+ * hash it cannot try: it has no password), else 0 with *why (static). */
+int bnc_password_usable(const char *stored, const char **why);
+
 #endif
