@@ -69,6 +69,10 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--device", BNC_CTL_O_DEVICE, 1},
     {"--user", BNC_CTL_O_USER, 1},
     {"--quiet", BNC_CTL_O_QUIET, 0},
+    {"--dry-run", BNC_CTL_O_DRYRUN, 0},
+    {"--allow-plaintext", BNC_CTL_O_PLAIN, 0},
+    {"--dbm", BNC_CTL_O_DBM, 0},
+    {"--output", BNC_CTL_O_OUTPUT, 1},
     {NULL, 0, 0}
 };
 
@@ -110,6 +114,8 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
      0, 0, 0, bnc_ctl_db_verify},
     {"backup", "DIR", "hot backup into DIR (new or empty)",
      1, 1, 0, bnc_ctl_db_backup},
+    {"gc", "", "remove expired sessions, API tokens and JWT denylist entries",
+     0, 0, 0, bnc_ctl_db_gc},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -136,12 +142,37 @@ static const struct bnc_ctl_verb bnc_ctl_session_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+static const struct bnc_ctl_verb bnc_ctl_import_verbs[] = {
+    {"htpasswd", "FILE [--group GROUP]... [--allow-plaintext] [--dbm]"
+                 " [--dry-run]",
+     "import users from an Apache htpasswd file or htdbm database",
+     1, 1, BNC_CTL_O_GROUP | BNC_CTL_O_PLAIN | BNC_CTL_O_DBM |
+     BNC_CTL_O_DRYRUN, bnc_ctl_import_htpasswd},
+    {"django", "FILE.json [--dry-run]",
+     "import users, groups and DRF tokens from manage.py dumpdata",
+     1, 1, BNC_CTL_O_DRYRUN, bnc_ctl_import_django},
+    {"bouncer", "FILE.json [--dry-run]",
+     "import users from a bouncerctl export",
+     1, 1, BNC_CTL_O_DRYRUN, bnc_ctl_import_bouncer},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
+/* A noun whose only verb has an empty name takes its arguments directly. */
+static const struct bnc_ctl_verb bnc_ctl_export_verbs[] = {
+    {"", "[--output FILE]",
+     "write every user (hashes, groups, attributes; no token keys) as JSON",
+     0, 0, BNC_CTL_O_OUTPUT, bnc_ctl_export},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"user", bnc_ctl_user_verbs},
     {"group", bnc_ctl_group_verbs},
     {"token", bnc_ctl_token_verbs},
     {"session", bnc_ctl_session_verbs},
     {"db", bnc_ctl_db_verbs},
+    {"import", bnc_ctl_import_verbs},
+    {"export", bnc_ctl_export_verbs},
     {NULL, NULL}
 };
 
@@ -310,7 +341,8 @@ static void
 bnc_ctl_usage_cmd(FILE *f, const struct bnc_ctl_noun *n,
                   const struct bnc_ctl_verb *v)
 {
-    fprintf(f, "usage: bouncerctl [-c FILE] %s %s%s%s\n", n->name, v->name,
+    fprintf(f, "usage: bouncerctl [-c FILE] %s%s%s%s%s\n", n->name,
+            v->name[0] != '\0' ? " " : "", v->name,
             v->synopsis[0] != '\0' ? " " : "", v->synopsis);
 }
 
@@ -329,7 +361,8 @@ bnc_ctl_help(FILE *f)
           "commands:\n", f);
     for (n = bnc_ctl_nouns; n->name != NULL; n++)
         for (v = n->verbs; v->name != NULL; v++)
-            fprintf(f, "  %s %s%s%s\n      %s\n", n->name, v->name,
+            fprintf(f, "  %s%s%s%s%s\n      %s\n", n->name,
+                    v->name[0] != '\0' ? " " : "", v->name,
                     v->synopsis[0] != '\0' ? " " : "", v->synopsis, v->help);
     fputs("\nPasswords are never taken from the command line: they are "
           "prompted for\nwithout echo, or read from standard input with "
@@ -540,6 +573,22 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_QUIET:
             a->quiet = 1;
             break;
+        case BNC_CTL_O_DRYRUN:
+            a->dry_run = 1;
+            break;
+        case BNC_CTL_O_PLAIN:
+            a->allow_plain = 1;
+            break;
+        case BNC_CTL_O_DBM:
+            a->dbm = 1;
+            break;
+        case BNC_CTL_O_OUTPUT:
+            if (a->output != NULL) {
+                bnc_ctl_errx("option %s given twice", od->name);
+                goto out;
+            }
+            a->output = value;
+            break;
         default:
             break;
         }
@@ -580,7 +629,7 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     struct bnc_ctl_args a;
     char cmd[64], ctxname[40];
     size_t k;
-    int i, rc, help = 0;
+    int i, rc, help = 0, skip = 2;
 
     memset(&a, 0, sizeof(a));
     for (k = 0; bnc_ctl_nouns[k].name != NULL && k < 16; k++)
@@ -591,6 +640,12 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     n = &bnc_ctl_nouns[i];
     for (k = 0; n->verbs[k].name != NULL && k < 16; k++)
         names[k] = n->verbs[k].name;
+    if (n->verbs[0].name[0] == '\0') {
+        /* "export [--output FILE]": no verb word. */
+        v = &n->verbs[0];
+        skip = 1;
+        goto args;
+    }
     if (argc < 2) {
         struct bnc_buf b;
 
@@ -606,8 +661,8 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     if (i < 0)
         return BNC_CTL_EXIT_USAGE;
     v = &n->verbs[i];
-
-    rc = bnc_ctl_parse_args(n, v, argc - 2, argv + 2, &a, &help);
+args:
+    rc = bnc_ctl_parse_args(n, v, argc - skip, argv + skip, &a, &help);
     if (help) {
         bnc_ctl_usage_cmd(stdout, n, v);
         printf("  %s\n", v->help);
@@ -617,7 +672,8 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
         bnc_ctl_usage_cmd(stderr, n, v);
         goto out;
     }
-    snprintf(cmd, sizeof(cmd), "%s %s", n->name, v->name);
+    snprintf(cmd, sizeof(cmd), "%s%s%s", n->name, v->name[0] ? " " : "",
+             v->name);
     a.cmd = cmd;
     rc = v->run(ctx, &a);
 out:
@@ -726,7 +782,7 @@ main(int argc, char **argv)
     }
     if (optind >= argc) {
         bnc_ctl_errx("missing command (valid: user, group, token, session, "
-                     "db)");
+                     "db, import, export)");
         goto usage;
     }
     rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* bouncerctl db commands: init, stats, verify, backup. */
+/* bouncerctl db commands: init, stats, verify, backup, gc. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ctl/ctl.h"
+#include "store/jwt.h"
 
 /* 0 if path is missing or an empty directory, 1 if it holds a Berkeley DB
  * environment (DB_CONFIG, written when a store is created), 2 if it holds
@@ -144,4 +146,51 @@ bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     }
     printf("backup of %s written to %s\n", bnc_store_path(ctx->store), dir);
     return BNC_CTL_EXIT_OK;
+}
+
+/*
+ * What db gc sweeps, in order. Each step removes the records of one kind
+ * that are over as of now and counts them. A module with its own
+ * expiring records (throttle counters, JWT refresh families, ...) adds
+ * one line here with its bnc_store_*_gc function.
+ */
+static const struct {
+    const char *what;
+    int (*gc)(struct bnc_store *s, int64_t now, size_t *count);
+} bnc_ctl_db_gc_steps[] = {
+    {"expired sessions", bnc_store_session_gc},
+    {"expired API tokens", bnc_store_token_gc},
+    {"JWT denylist entries past their expiry", bnc_store_jwt_deny_gc},
+};
+
+int
+bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    int64_t now = (int64_t)time(NULL);
+    size_t i, count;
+    int rc = BNC_CTL_EXIT_OK, src;
+
+    (void)a;
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    for (i = 0; i < sizeof(bnc_ctl_db_gc_steps) /
+                        sizeof(bnc_ctl_db_gc_steps[0]);
+         i++) {
+        count = 0;
+        src = bnc_ctl_db_gc_steps[i].gc(ctx->store, now, &count);
+        if (src == BNC_STORE_DEAD) {
+            bnc_ctl_store_dead("remove expired records");
+            return BNC_CTL_EXIT_FAIL;
+        }
+        if (src != BNC_STORE_OK) {
+            /* Go on: one database in trouble should not keep the others
+             * growing. What was removed before the error stays removed. */
+            bnc_ctl_errx("removing %s failed after %zu (store error)",
+                         bnc_ctl_db_gc_steps[i].what, count);
+            rc = BNC_CTL_EXIT_FAIL;
+            continue;
+        }
+        printf("removed %zu %s\n", count, bnc_ctl_db_gc_steps[i].what);
+    }
+    return rc;
 }

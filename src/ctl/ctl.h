@@ -42,7 +42,11 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_CIDR = 1u << 10,      /* --allow-cidr C, repeatable */
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
-    BNC_CTL_O_QUIET = 1u << 13      /* --quiet */
+    BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
+    BNC_CTL_O_DRYRUN = 1u << 14,    /* --dry-run */
+    BNC_CTL_O_PLAIN = 1u << 15,     /* --allow-plaintext */
+    BNC_CTL_O_DBM = 1u << 16,       /* --dbm */
+    BNC_CTL_O_OUTPUT = 1u << 17     /* --output FILE */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -68,6 +72,11 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    /* import / export */
+    int dry_run;
+    int allow_plain;
+    int dbm;
+    const char *output;
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -123,6 +132,29 @@ int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* Ends every session of user (store open), printing how many; a failure
  * is a warning (not_before voids them anyway). 0 or -1. */
 int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
+
+/* cmd_migrate.c: import htpasswd|django|bouncer, export */
+int bnc_ctl_import_htpasswd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_import_django(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_import_bouncer(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_export(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* cmd_db.c */
+int bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+
+/* A progress bar on stderr when stderr is a terminal, silent otherwise
+ * (tty.c): "WHAT  12000/100000 [####      ] 12%", redrawn at most ten
+ * times a second. Messages printed meanwhile should call _clear first. */
+struct bnc_ctl_progress {
+    const char *pg_what;
+    size_t pg_total;
+    int pg_on;
+    int pg_shown;
+    int64_t pg_last_ms;
+};
+void bnc_ctl_progress_start(struct bnc_ctl_progress *p, const char *what,
+                            size_t total);
+void bnc_ctl_progress_update(struct bnc_ctl_progress *p, size_t done);
+void bnc_ctl_progress_clear(struct bnc_ctl_progress *p);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Password input for bouncerctl: a no-echo prompt on /dev/tty, or one line
- * of standard input; buffers are the caller's and are wiped. */
+ * of standard input; buffers are the caller's and are wiped. Also the
+ * progress bar of long imports. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -225,4 +228,61 @@ out:
             bnc_ctl_errx("%s", err.msg);
     }
     return rc;
+}
+
+/* ---- progress bar ---------------------------------------------------------- */
+
+static int64_t
+bnc_ctl_progress_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+bnc_ctl_progress_start(struct bnc_ctl_progress *p, const char *what,
+                       size_t total)
+{
+    memset(p, 0, sizeof(*p));
+    p->pg_what = what;
+    p->pg_total = total;
+    /* Logs and pipes get the summary only. */
+    p->pg_on = isatty(STDERR_FILENO) && total > 0;
+}
+
+void
+bnc_ctl_progress_update(struct bnc_ctl_progress *p, size_t done)
+{
+    char bar[31];
+    size_t fill, i;
+    int64_t now;
+
+    if (!p->pg_on)
+        return;
+    now = bnc_ctl_progress_ms();
+    if (done < p->pg_total && p->pg_shown && now - p->pg_last_ms < 100)
+        return;
+    p->pg_last_ms = now;
+    if (done > p->pg_total)
+        done = p->pg_total;
+    fill = done * (sizeof(bar) - 1) / p->pg_total;
+    for (i = 0; i < sizeof(bar) - 1; i++)
+        bar[i] = i < fill ? '#' : ' ';
+    bar[sizeof(bar) - 1] = '\0';
+    fprintf(stderr, "\r%s %zu/%zu [%s] %3u%%", p->pg_what, done, p->pg_total,
+            bar, (unsigned)(done * 100 / p->pg_total));
+    fflush(stderr);
+    p->pg_shown = 1;
+}
+
+void
+bnc_ctl_progress_clear(struct bnc_ctl_progress *p)
+{
+    if (!p->pg_on || !p->pg_shown)
+        return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    p->pg_shown = 0;
 }
