@@ -75,6 +75,14 @@ bnc_migrate_ht_take(const char *name, size_t nlen, const char *pw,
                     out->name, bnc_password_format(out->hash), why);
         goto fail;
     }
+    /* "$id$..." and "{SCHEME}..." are hashes of formats we do not know
+     * (Apache on other systems, LDAP exports): taking them as clear text
+     * would make the hash itself the password. */
+    if ((pw[0] == '$' && memchr(pw + 1, '$', pwlen - 1) != NULL) ||
+        (pw[0] == '{' && memchr(pw, '}', pwlen) != NULL)) {
+        bnc_err_set(err, "user '%s': unknown hash format", out->name);
+        goto fail;
+    }
     if (!allow_plain) {
         bnc_err_set(err, "user '%s': unknown hash format (clear-text "
                     "passwords need --allow-plaintext)", out->name);
