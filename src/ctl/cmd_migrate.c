@@ -266,7 +266,6 @@ bnc_ctl_import_finish(struct bnc_ctl_import *im, const char *kind)
 {
     int dry = im->args->dry_run, rc;
 
-    im->skipped = im->set.ms_skipped;
     bnc_ctl_import_dedupe(im);
     im->skipped = im->set.ms_skipped;
     rc = bnc_ctl_import_users(im);
@@ -636,71 +635,82 @@ int
 bnc_ctl_export(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
 {
     struct bnc_ctl_export e;
+    const char *out = a->output;
     char *tmp = NULL;
-    int fd, src, rc = BNC_CTL_EXIT_FAIL;
+    int fd, src, rc = BNC_CTL_EXIT_FAIL, werr = 0;
 
     memset(&e, 0, sizeof(e));
     if (bnc_ctl_store(ctx, 0) == NULL)
         return BNC_CTL_EXIT_FAIL;
-    if (a->output != NULL && strcmp(a->output, "-") != 0) {
+    if (out != NULL && strcmp(out, "-") == 0)
+        out = NULL;
+    e.f = stdout;
+    if (out != NULL) {
         /* Password hashes: owner only, and never a half-written file under
          * the final name. */
-        size_t n = strlen(a->output) + 16;
+        size_t n = strlen(out) + 16;
 
         tmp = bnc_malloc(n);
-        snprintf(tmp, n, "%s.tmpXXXXXX", a->output);
+        snprintf(tmp, n, "%s.tmpXXXXXX", out);
         fd = mkstemp(tmp);
-        if (fd < 0 || fchmod(fd, 0600) != 0) {
+        if (fd < 0 || fchmod(fd, 0600) != 0 ||
+            (e.f = fdopen(fd, "w")) == NULL) {
             bnc_ctl_errx("cannot create %s: %s", tmp, strerror(errno));
-            if (fd >= 0)
+            if (fd >= 0) {
                 close(fd);
+                unlink(tmp);
+            }
             free(tmp);
             return BNC_CTL_EXIT_FAIL;
         }
-        e.f = fdopen(fd, "w");
-        if (e.f == NULL) {
-            close(fd);
-            goto out;
-        }
-    } else {
-        e.f = stdout;
     }
     if (bnc_migrate_export_begin(e.f, (int64_t)time(NULL)) != 0) {
-        e.failed = 1;
+        werr = errno;
         goto out;
     }
     src = bnc_store_user_foreach(ctx->store, bnc_ctl_export_one, &e);
-    if (src != BNC_STORE_OK && !e.failed) {
+    if (e.failed) {
+        werr = errno;
+        goto out;
+    }
+    if (src != BNC_STORE_OK) {
         if (src == BNC_STORE_DEAD)
             bnc_ctl_store_dead("export users");
         else
             bnc_ctl_errx("cannot read the users: store error");
         goto out;
     }
-    if (e.failed || bnc_migrate_export_end(e.f) != 0)
+    if (bnc_migrate_export_end(e.f) != 0 || fflush(e.f) != 0) {
+        werr = errno;
         goto out;
-    if (e.f != stdout) {
-        if (fflush(e.f) != 0 || fsync(fileno(e.f)) != 0)
-            goto out;
-        if (fclose(e.f) != 0) {
-            e.f = NULL;
+    }
+    if (out != NULL) {
+        if (fsync(fileno(e.f)) != 0) {
+            werr = errno;
             goto out;
         }
+        src = fclose(e.f);
         e.f = NULL;
-        if (rename(tmp, a->output) != 0) {
-            bnc_ctl_errx("cannot rename %s to %s: %s", tmp, a->output,
+        if (src != 0) {
+            werr = errno;
+            goto out;
+        }
+        if (rename(tmp, out) != 0) {
+            bnc_ctl_errx("cannot rename %s to %s: %s", tmp, out,
                          strerror(errno));
             goto out;
         }
         free(tmp);
         tmp = NULL;
         fprintf(stderr, "bouncerctl: exported %zu user%s to %s\n", e.n,
-                e.n == 1 ? "" : "s", a->output);
+                e.n == 1 ? "" : "s", out);
     }
     rc = BNC_CTL_EXIT_OK;
 out:
-    if (rc != BNC_CTL_EXIT_OK && (e.failed || errno != 0) && e.f != NULL)
-        bnc_ctl_errx("cannot write the export: %s", strerror(errno));
+    if (werr != 0 || (rc != BNC_CTL_EXIT_OK && e.failed))
+        bnc_ctl_errx("cannot write the export%s%s: %s",
+                     out != NULL ? " to " : "", out != NULL ? out : "",
+                     strerror(werr != 0 ? werr : EIO));
     if (e.f != NULL && e.f != stdout)
         fclose(e.f);
     if (tmp != NULL) {
