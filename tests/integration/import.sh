@@ -183,6 +183,13 @@ check_eq "the clear-text password was re-hashed to Argon2id at once" argon2id \
     "$(ctl "$STORE" user show ht_plain --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["hash_format"])')"
 run_ctl import htpasswd "$HT" --allow-plaintext --group web
 check_contains "import htpasswd again: idempotent" "$OUT" "imported 0, updated 0, unchanged $NHT, skipped 0"
+check_not_contains "no progress bar when stderr is not a terminal" "$OUT" "importing users"
+if command -v script >/dev/null; then
+    # script(1) gives the command a pseudo-terminal.
+    tty_out=$(BOUNCER_HOME=$STORE script -qec "$BIN_CTL import htpasswd $HT --allow-plaintext --group web" /dev/null 2>&1)
+    check_contains "a progress bar on a terminal" "$tty_out" "importing users $NHT/$NHT ["
+    check_contains "the progress bar reaches 100%" "$tty_out" "100%"
+fi
 
 run_ctl import htpasswd "$BAD" --allow-plaintext --group web
 check_eq "import of the file with bad lines: exit 1" 1 "$RC"
