@@ -19,9 +19,11 @@
 #include "crypto/ct.h"
 #include "fcgi/body.h"
 #include "fcgi/login_page.h"
+#include "fcgi/metrics_api.h"
 #include "fcgi/request.h"
 #include "fcgi/responder.h"
 #include "fcgi/response.h"
+#include "metrics/metrics.h"
 #include "runtime.h"
 #include "store/store.h"
 #include "util/str.h"
@@ -362,6 +364,7 @@ bnc_responder_login_post(struct bnc_runtime *rt,
         int inactive = res.detail != NULL &&
                        strcmp(res.detail, BNC_PWCHECK_INACTIVE) == 0;
 
+        bnc_metrics_count(BNC_MET_LOGIN_FAIL);
         d->outcome = BNC_OUT_DENY;
         snprintf(d->reason, sizeof(d->reason), "login failed: %s",
                  res.reason[0] ? res.reason : "wrong credentials");
@@ -402,6 +405,7 @@ bnc_responder_login_post(struct bnc_runtime *rt,
                             "login: the session could not be stored");
         goto out;
     }
+    bnc_metrics_count(BNC_MET_LOGIN_OK);
     d->outcome = BNC_OUT_ALLOW;
     d->authenticated = 1;
     bnc_identity_from_user(&d->id, &u, "Session");
@@ -692,6 +696,13 @@ bnc_responder_handle(struct bnc_runtime *rt, const struct bnc_request *req,
             bnc_responder_405(resp, d, "GET, HEAD", "whoami");
         else
             bnc_responder_whoami(rt, req, resp, d);
+        return;
+    }
+    if (strcmp(ep, "metrics") == 0) {
+        if (!get)
+            bnc_responder_405(resp, d, "GET, HEAD", "metrics");
+        else
+            bnc_metrics_api_handle(rt, req, path, resp, d);
         return;
     }
     if (strcmp(ep, "login") == 0 || strcmp(ep, "logout") == 0) {
