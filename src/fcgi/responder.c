@@ -194,8 +194,10 @@ bnc_responder_origin_ok(const struct bnc_session_conf *sc,
                 (ref[tl] == '/' || ref[tl] == '\0'))
                 return 1;
         }
-        snprintf(why, n, "Referer checking failed - %.150s does not match "
-                 "any trusted origins.", ref);
+        /* Without its query: a Referer can carry ?token=... into the log. */
+        sl = strcspn(ref, "?#");
+        snprintf(why, n, "Referer checking failed - %.*s does not match "
+                 "any trusted origins.", (int)(sl < 150 ? sl : 150), ref);
         return 0;
     }
     snprintf(self, sizeof(self), "%s://%s", req->https ? "https" : "http",
