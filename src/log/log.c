@@ -344,6 +344,8 @@ bnc_log_decision_format(const struct bnc_log_decision *d,
     bnc_log_prefix(b, json, pid);
     bnc_log_kv(b, json, &first, "ts", ts);
     bnc_log_kv(b, json, &first, "event", "decision");
+    /* Files and syslog are shared by every process: say which one. */
+    bnc_log_kv(b, json, &first, "pid", bnc_log_itoa((long long)getpid(), pid));
     bnc_log_kv(b, json, &first, "client", d->client);
     bnc_log_kv(b, json, &first, "method", d->method);
     if (d->uri != NULL && d->uri_len > 0 && d->uri[d->uri_len] != '\0') {
@@ -397,6 +399,7 @@ bnc_log_admin_format(const struct bnc_log_admin *a, struct bnc_buf *b)
     bnc_log_prefix(b, json, pid);
     bnc_log_kv(b, json, &first, "ts", ts);
     bnc_log_kv(b, json, &first, "event", "admin");
+    bnc_log_kv(b, json, &first, "pid", bnc_log_itoa((long long)getpid(), pid));
     bnc_log_kv(b, json, &first, "actor", a->actor);
     bnc_log_kv(b, json, &first, "uid", bnc_log_itoa(a->uid, uid));
     bnc_log_kv(b, json, &first, "action", a->action);

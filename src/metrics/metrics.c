@@ -241,15 +241,21 @@ bnc_metrics_open_shared(const char *path, enum bnc_metrics_mode mode,
             return -1;
         }
         rc = bnc_metrics_prepare(fd, path, err);
-        if (rc == 1) {
-            close(fd); /* replaced: the next round creates a fresh one */
-            continue;
+        if (rc != 0 && rc != 2) {
+            (void)flock(fd, LOCK_UN);
+            close(fd);
+            if (rc == 1)
+                continue; /* replaced: the next round creates a fresh one */
+            return -1;
         }
-        if (rc >= 0 && bnc_metrics_map(fd, 1, err, path) != 0)
+        if (bnc_metrics_map(fd, 1, err, path) != 0)
             rc = -1;
         if (rc == 2)
             bnc_metrics_init_header(bnc_metrics_r);
-        close(fd); /* also drops the flock */
+        /* Explicitly: the mapping keeps the open file description (and
+         * with it the flock) alive after close(). */
+        (void)flock(fd, LOCK_UN);
+        close(fd);
         return rc < 0 ? -1 : 0;
     }
     bnc_err_set(err, "%s keeps changing layout (bouncer processes of "
@@ -294,11 +300,16 @@ bnc_metrics_close(void)
 {
     if (bnc_metrics_r == NULL)
         return;
+    /* Only our own slot: a forked child must not free its parent's. */
     if (bnc_metrics_slot >= 0 && bnc_metrics_writable) {
-        __atomic_store_n(&bnc_metrics_r->procs[bnc_metrics_slot].start, 0,
-                         __ATOMIC_RELEASE);
-        __atomic_store_n(&bnc_metrics_r->procs[bnc_metrics_slot].pid, 0,
-                         __ATOMIC_RELEASE);
+        struct bnc_metrics_proc *p = &bnc_metrics_r->procs[bnc_metrics_slot];
+        uint64_t self = (uint64_t)getpid();
+
+        if (__atomic_load_n(&p->pid, __ATOMIC_ACQUIRE) == self) {
+            __atomic_store_n(&p->start, 0, __ATOMIC_RELEASE);
+            __atomic_compare_exchange_n(&p->pid, &self, 0, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        }
     }
     munmap(bnc_metrics_r, sizeof(*bnc_metrics_r));
     bnc_metrics_r = NULL;

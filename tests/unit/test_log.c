@@ -217,7 +217,7 @@ test_log_json_escaping(void)
         CU_ASSERT_EQUAL(s[0], '{');
         j = json_loads(s, JSON_REJECT_DUPLICATES, &jerr);
         CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-        CU_ASSERT_EQUAL(json_object_size(j), 12);
+        CU_ASSERT_EQUAL(json_object_size(j), 13);
         CU_ASSERT_PTR_NULL(json_object_get(j, "injected"));
         CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "event")),
                                "decision");
@@ -225,6 +225,8 @@ test_log_json_escaping(void)
                                "/app/x");
         CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "status")),
                                "401");
+        CU_ASSERT_EQUAL(atol(json_string_value(json_object_get(j, "pid"))),
+                        (long)getpid());
         if (strstr(hostile[i], "bad utf8") == NULL) {
             CU_ASSERT_STRING_EQUAL(
                 json_string_value(json_object_get(j, "user")), hostile[i]);
@@ -317,7 +319,9 @@ test_log_file_sinks(void)
     CU_ASSERT_EQUAL(count_lines(s, "\n"), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "{\"ts\":"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"event\":\"decision\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"event\":\"admin\",\"actor\":\"root\","
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "{\"ts\":"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"event\":\"admin\",\"pid\":"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "\"actor\":\"root\","
                                      "\"uid\":\"0\",\"action\":\"user add\","
                                      "\"target\":\"bob\\n\\\"x\","
                                      "\"outcome\":\"ok\",\"detail\":\"-\"}\n"));

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -179,16 +180,19 @@ worker(void *arg)
 }
 
 /* NPROC processes that each join the file and count from NTHREAD threads:
- * nothing may be lost. */
+ * nothing may be lost. All of them open it before any starts counting (an
+ * opener must never wait for another process to let go of the file). */
 static void
 test_metrics_concurrent_exact(void)
 {
     pid_t pids[NPROC];
-    int i, status, ok = 1;
-    char *t;
+    int i, status, ok = 1, ready[2], go[2];
+    struct pollfd pfd;
+    char c, *t;
 
-    fresh();
-    bnc_metrics_close(); /* children open it themselves */
+    fresh(); /* this process keeps it open too */
+    CU_ASSERT_EQUAL_FATAL(pipe(ready), 0);
+    CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
     for (i = 0; i < NPROC; i++) {
         pids[i] = fork();
         CU_ASSERT_FATAL(pids[i] >= 0);
@@ -197,8 +201,12 @@ test_metrics_concurrent_exact(void)
             pthread_t th[NTHREAD];
             int k;
 
+            close(ready[0]);
+            close(go[1]);
             if (bnc_metrics_open(dir, BNC_METRICS_RW, &err) != 0)
                 _exit(2);
+            if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 0)
+                _exit(4);
             for (k = 0; k < NTHREAD; k++)
                 if (pthread_create(&th[k], NULL, worker, NULL) != 0)
                     _exit(3);
@@ -207,11 +215,25 @@ test_metrics_concurrent_exact(void)
             _exit(0);
         }
     }
+    close(ready[1]);
+    close(go[0]);
+    pfd.fd = ready[0];
+    pfd.events = POLLIN;
+    for (i = 0; i < NPROC; i++)
+        if (poll(&pfd, 1, 5000) != 1 || read(ready[0], &c, 1) != 1)
+            break;
+    CU_ASSERT_EQUAL(i, NPROC); /* all opened at once, nobody waited */
+    if (i != NPROC)
+        for (i = 0; i < NPROC; i++)
+            kill(pids[i], SIGKILL);
+    close(go[1]); /* go */
+    close(ready[0]);
     for (i = 0; i < NPROC; i++)
         if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
             WEXITSTATUS(status) != 0)
             ok = 0;
     CU_ASSERT_TRUE(ok);
+    bnc_metrics_close();
     {
         struct bnc_err err;
 
