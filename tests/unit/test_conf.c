@@ -873,7 +873,8 @@ test_conf_example(void)
     CU_ASSERT_EQUAL(c->argon2.m_kib, BNC_ARGON2_DEFAULT_M);
     CU_ASSERT_EQUAL(c->argon2.t_cost, BNC_ARGON2_DEFAULT_T);
     CU_ASSERT_EQUAL(c->log.facility, LOG_AUTHPRIV);
-    CU_ASSERT_EQUAL(c->rules->n, 6);
+    CU_ASSERT_EQUAL(c->metrics_enabled, 1);
+    CU_ASSERT_EQUAL(c->rules->n, 7);
     bnc_conf_free(c);
     bnc_diag_cleanup(&d);
 }
