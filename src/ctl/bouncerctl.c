@@ -116,6 +116,8 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
      1, 1, 0, bnc_ctl_db_backup},
     {"gc", "", "remove expired sessions, API tokens and JWT denylist entries",
      0, 0, 0, bnc_ctl_db_gc},
+    {"metrics", "", "print the shared counters (Prometheus text format)",
+     0, 0, 0, bnc_ctl_db_metrics},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -264,6 +266,8 @@ bnc_ctl_conf(struct bnc_ctl *ctx)
     lo.target = BNC_LOG_STDERR;
     lo.level = BNC_LOG_WARN;
     lo.ident = "bouncerctl";
+    lo.file = NULL;
+    bnc_ctl_audit_setup(&lo, ctx->conf);
     bnc_log_setup(&lo);
     return ctx->conf;
 }
@@ -676,6 +680,7 @@ args:
              v->name);
     a.cmd = cmd;
     rc = v->run(ctx, &a);
+    bnc_ctl_dispatch_audit(ctx, &a, rc);
 out:
     bnc_ctl_args_cleanup(&a);
     return rc;

@@ -9,6 +9,7 @@
 
 #include "ctl/ctl.h"
 #include "store/jwt.h"
+#include "metrics/metrics.h"
 
 /* 0 if path is missing or an empty directory, 1 if it holds a Berkeley DB
  * environment (DB_CONFIG, written when a store is created), 2 if it holds
@@ -156,18 +157,20 @@ bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
  */
 static const struct {
     const char *what;
+    const char *key;        /* in the audit line */
     int (*gc)(struct bnc_store *s, int64_t now, size_t *count);
 } bnc_ctl_db_gc_steps[] = {
-    {"expired sessions", bnc_store_session_gc},
-    {"expired API tokens", bnc_store_token_gc},
-    {"JWT denylist entries past their expiry", bnc_store_jwt_deny_gc},
+    {"expired sessions", "sessions", bnc_store_session_gc},
+    {"expired API tokens", "tokens", bnc_store_token_gc},
+    {"JWT denylist entries past their expiry", "jwt_deny",
+     bnc_store_jwt_deny_gc},
 };
 
 int
 bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
 {
     int64_t now = (int64_t)time(NULL);
-    size_t i, count;
+    size_t i, count, n;
     int rc = BNC_CTL_EXIT_OK, src;
 
     (void)a;
@@ -191,6 +194,34 @@ bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
             continue;
         }
         printf("removed %zu %s\n", count, bnc_ctl_db_gc_steps[i].what);
+        n = strlen(ctx->audit_detail);
+        snprintf(ctx->audit_detail + n, sizeof(ctx->audit_detail) - n,
+                 "%s%s=%zu", n > 0 ? " " : "", bnc_ctl_db_gc_steps[i].key,
+                 count);
     }
     return rc;
+}
+
+/* Prints the shared counters (metrics.shm in the store directory) in the
+ * Prometheus text format, as GET /auth/metrics serves them. Reads the
+ * file only: the store itself is not opened. */
+int
+bnc_ctl_db_metrics(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    struct bnc_buf out;
+    struct bnc_err err;
+
+    (void)a;
+    if (bnc_ctl_conf(ctx) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    if (bnc_metrics_open(ctx->conf->store_path, BNC_METRICS_RO, &err) != 0) {
+        bnc_ctl_errx("metrics: %s", err.msg);
+        return BNC_CTL_EXIT_FAIL;
+    }
+    bnc_buf_init(&out);
+    bnc_metrics_render(&out);
+    bnc_metrics_close();
+    fputs(bnc_buf_str(&out), stdout);
+    bnc_buf_cleanup(&out);
+    return BNC_CTL_EXIT_OK;
 }

@@ -273,6 +273,11 @@ bnc_ctl_import_finish(struct bnc_ctl_import *im, const char *kind)
         rc = bnc_ctl_import_tokens(im);
     if (rc != BNC_CTL_EXIT_OK)
         return rc;
+    /* The audit line's detail (audit.c): counts, never a record. */
+    snprintf(im->ctx->audit_detail, sizeof(im->ctx->audit_detail),
+             "%simported=%zu updated=%zu unchanged=%zu skipped=%zu "
+             "tokens=%zu", dry ? "dry-run " : "", im->added, im->updated,
+             im->unchanged, im->skipped, im->tok_added);
     /* The summary goes to stderr with the per-record messages; stdout
      * stays free for scripts. */
     fflush(stdout);
@@ -640,10 +645,12 @@ bnc_ctl_export(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     int fd, src, rc = BNC_CTL_EXIT_FAIL, werr = 0;
 
     memset(&e, 0, sizeof(e));
-    if (bnc_ctl_store(ctx, 0) == NULL)
-        return BNC_CTL_EXIT_FAIL;
     if (out != NULL && strcmp(out, "-") == 0)
         out = NULL;
+    bnc_strlcpy(ctx->audit_target, out != NULL ? out : "(standard output)",
+                sizeof(ctx->audit_target));
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
     e.f = stdout;
     if (out != NULL) {
         /* Password hashes: owner only, and never a half-written file under
@@ -705,6 +712,7 @@ bnc_ctl_export(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         fprintf(stderr, "bouncerctl: exported %zu user%s to %s\n", e.n,
                 e.n == 1 ? "" : "s", out);
     }
+    snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "users=%zu", e.n);
     rc = BNC_CTL_EXIT_OK;
 out:
     if (werr != 0 || (rc != BNC_CTL_EXIT_OK && e.failed))

@@ -414,6 +414,16 @@ else
     fail "lighttpd restarted on the restored store" "$out"
 fi
 
+# ---- the audit log (bouncerctl's admin lines) -------------------------------------
+ACONF="$T/audit.conf"
+printf '[store]\npath = %s\n\n[log]\naudit = file:%s\nformat = json\n' "$STORE" "$T/audit.log" >"$ACONF"
+"$BIN_CTL" -c "$ACONF" import htpasswd "$HT" --allow-plaintext --group web >/dev/null 2>&1
+"$BIN_CTL" -c "$ACONF" export --output "$T/export3.json" >/dev/null 2>&1
+check_contains "audit: import htpasswd, with its counts" "$(cat "$T/audit.log" 2>/dev/null)" \
+    "\"action\":\"import htpasswd\",\"target\":\"$HT\",\"outcome\":\"ok\",\"detail\":\"imported=0 updated=0 unchanged=7 skipped=0 tokens=0\""
+check_contains "audit: export (it hands out hashes)" "$(cat "$T/audit.log" 2>/dev/null)" \
+    "\"action\":\"export\",\"target\":\"$T/export3.json\",\"outcome\":\"ok\",\"detail\":\"users=$NUSERS\""
+
 # ---- db gc -----------------------------------------------------------------------
 out=$("$top_builddir/bench/bnc-fill-sessions" --store "$STORE" --user ht_sha --count 3 \
     --lifetime 1s --print-cookies 0 2>&1) || fail "setup: bnc-fill-sessions" "$out"
