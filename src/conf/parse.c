@@ -578,6 +578,39 @@ bnc_conf_set_device_header(struct bnc_conf_ctx *x,
     return 0;
 }
 
+/* [auth] default_policy: what a request that no rule matches gets. */
+static int
+bnc_conf_set_default_policy(struct bnc_conf_ctx *x,
+                            const struct bnc_conf_entry *e)
+{
+    if (bnc_str_ieq(e->value, "deny")) {
+        x->c->rules->default_authenticated = 0;
+    } else if (bnc_str_ieq(e->value, "authenticated")) {
+        x->c->rules->default_authenticated = 1;
+    } else {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "default_policy: expected deny or authenticated, got "
+                       "'%s'", e->value);
+        return -1;
+    }
+    return 0;
+}
+
+/* [auth] https_exempt_loopback: "https" rules let loopback clients in over
+ * plain http (a local health check); off unless asked for. */
+static int
+bnc_conf_set_https_exempt_loopback(struct bnc_conf_ctx *x,
+                                   const struct bnc_conf_entry *e)
+{
+    if (bnc_parse_bool(e->value, &x->c->rules->https_exempt_loopback) != 0) {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "https_exempt_loopback: expected yes or no, got '%s'",
+                       e->value);
+        return -1;
+    }
+    return 0;
+}
+
 /* Reverse proxies whose X-Forwarded-For we believe; nobody else's. */
 static int
 bnc_conf_set_trusted_proxies(struct bnc_conf_ctx *x,
@@ -754,6 +787,8 @@ static const struct bnc_conf_directive bnc_conf_auth_dirs[] = {
     {"realm", bnc_conf_set_realm},
     {"trusted_proxies", bnc_conf_set_trusted_proxies},
     {"device_header", bnc_conf_set_device_header},
+    {"default_policy", bnc_conf_set_default_policy},
+    {"https_exempt_loopback", bnc_conf_set_https_exempt_loopback},
     {NULL, NULL}
 };
 static const struct bnc_conf_directive bnc_conf_passwords_dirs[] = {
@@ -777,7 +812,9 @@ static const struct {
     const char *keys; /* for "unknown key" messages */
 } bnc_conf_core[] = {
     {"store", bnc_conf_store_dirs, "path, cache_size"},
-    {"auth", bnc_conf_auth_dirs, "schemes, realm, trusted_proxies, device_header"},
+    {"auth", bnc_conf_auth_dirs,
+     "schemes, realm, trusted_proxies, device_header, default_policy, "
+     "https_exempt_loopback"},
     {"passwords", bnc_conf_passwords_dirs,
      "argon2_memory, argon2_time, argon2_parallelism, rehash"},
     {"log", bnc_conf_log_dirs, "target, level, format, facility"},
@@ -854,6 +891,13 @@ bnc_conf_rule_shadows(const struct bnc_rule *p,
                       const struct bnc_conf_rule_lit *ql)
 {
     if (!pl->prefix || ql->lit < pl->lit)
+        return 0;
+    /* p for any host covers q; p for a host covers q for the same host or,
+     * for "*.example.org", a host below it. */
+    if (p->host != NULL &&
+        (q->host == NULL ||
+         (strcmp(p->host, q->host) != 0 &&
+          (q->host[0] == '*' || !bnc_rules_host_match(p->host, q->host)))))
         return 0;
     if (p->methods != 0 &&
         (q->methods == 0 || (q->methods & ~p->methods) != 0))
@@ -948,6 +992,7 @@ bnc_conf_validate(struct bnc_conf *c, struct bnc_diag *d)
         bnc_conf_check_rules(&x, rules);
     else
         bnc_rules_add(c->rules, "/", "authenticated", NULL, 0, d);
+    bnc_rules_index(c->rules);
 }
 
 static void
