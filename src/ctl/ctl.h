@@ -42,7 +42,13 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_CIDR = 1u << 10,      /* --allow-cidr C, repeatable */
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
-    BNC_CTL_O_QUIET = 1u << 13      /* --quiet */
+    BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
+    BNC_CTL_O_TOKEN = 1u << 14,     /* --token ID (explain) */
+    BNC_CTL_O_SCHEME = 1u << 15,    /* --scheme NAME (explain) */
+    BNC_CTL_O_FROM = 1u << 16,      /* --from IP (explain) */
+    BNC_CTL_O_HTTPS = 1u << 17,     /* --https (explain) */
+    BNC_CTL_O_HOST = 1u << 18,      /* --host NAME (explain) */
+    BNC_CTL_O_REQUIRE = 1u << 19    /* --require "REQ ..." (explain) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -68,6 +74,13 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    /* explain */
+    const char *token;      /* --token: a token's public id */
+    const char *scheme;     /* --scheme */
+    const char *from;       /* --from */
+    int https;              /* --https */
+    const char *host;       /* --host */
+    const char *require;    /* --require: as BOUNCER_REQUIRE from the server */
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -123,6 +136,9 @@ int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* Ends every session of user (store open), printing how many; a failure
  * is a warning (not_before voids them anyway). 0 or -1. */
 int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
+
+/* cmd_explain.c */
+int bnc_ctl_explain(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */
