@@ -528,6 +528,12 @@ bnc_rules_glob(const char *pat, const char *s)
     for (j = 1; j < n && !res; j++)
         if (s[j] == '/' && cur[j])
             res = 1;
+    /* A pattern ending in '/' names a directory: like a prefix rule it
+     * covers everything below it ("/files/ * /private/" without the
+     * spaces covers "/files/x/private/a/b"). */
+    for (j = 1; j < n && !res && p > pat && p[-1] == '/'; j++)
+        if (cur[j])
+            res = 1;
     free(heap);
     return res;
 }
@@ -537,9 +543,28 @@ bnc_rules_pattern_match(const struct bnc_rule *rule, const char *path)
 {
     size_t plen;
 
-    if (rule->glob)
-        return bnc_rules_glob(rule->pattern, path);
     plen = strlen(rule->pattern);
+    if (rule->glob) {
+        size_t n = strlen(path);
+        char stack[512], *buf;
+        int m;
+
+        if (bnc_rules_glob(rule->pattern, path))
+            return 1;
+        /* As for prefixes below: "/files/ * /private/" (no spaces) also
+         * covers the directory "/files/x/private" itself. */
+        if (plen < 2 || rule->pattern[plen - 1] != '/' || n == 0 ||
+            path[n - 1] == '/')
+            return 0;
+        buf = n + 2 <= sizeof(stack) ? stack : bnc_malloc(n + 2);
+        memcpy(buf, path, n);
+        buf[n] = '/';
+        buf[n + 1] = '\0';
+        m = bnc_rules_glob(rule->pattern, buf);
+        if (buf != stack)
+            free(buf);
+        return m;
+    }
     if (strncmp(path, rule->pattern, plen) == 0)
         return 1;
     /* "/admin/" also covers "/admin": servers may serve the directory
@@ -720,6 +745,15 @@ bnc_rules_index(struct bnc_rules *r)
         b->ix[b->n++] = i;
     }
     r->idx = x;
+}
+
+void
+bnc_rules_index_drop(struct bnc_rules *r)
+{
+    if (r == NULL)
+        return;
+    bnc_rules_index_free(r->idx);
+    r->idx = NULL;
 }
 
 static int
@@ -973,11 +1007,14 @@ bnc_rule_from_server(const char *reqs, struct bnc_diag *d)
         *rule = tmp->v[0];
         tmp->n = 0;
         /* "BOUNCER_REQUIRE = group:admin" names where it came from. */
+        char *trimmed = bnc_strdup(reqs);
+
+        bnc_str_trim(trimmed);
         free(rule->text);
-        len = strlen(reqs) + sizeof(BNC_RULES_SERVER_PARAM) + 4;
+        len = strlen(trimmed) + sizeof(BNC_RULES_SERVER_PARAM) + 4;
         rule->text = bnc_malloc(len);
-        snprintf(rule->text, len, "%s = %s", BNC_RULES_SERVER_PARAM, reqs);
-        bnc_str_trim(rule->text);
+        snprintf(rule->text, len, "%s = %s", BNC_RULES_SERVER_PARAM, trimmed);
+        free(trimmed);
     }
     bnc_rules_free(tmp);
     return rule;

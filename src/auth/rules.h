@@ -90,6 +90,8 @@ const struct bnc_rule *bnc_rules_match_host(const struct bnc_rules *r,
  * rules (bnc_rules_add() drops it; the config loader builds it once).
  * Matching works without it, scanning every rule. */
 void bnc_rules_index(struct bnc_rules *r);
+/* Drops the index (matching scans again). */
+void bnc_rules_index_drop(struct bnc_rules *r);
 /* Canonical host for matching: lower case, without port or trailing dot.
  * Returns 0, or -1 when host is empty, malformed or does not fit. */
 int bnc_rules_host_canon(const char *host, char *out, size_t cap);

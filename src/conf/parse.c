@@ -390,7 +390,11 @@ bnc_conf_lex_line(struct bnc_conf_lex *lx, const char *raw, size_t len,
     s = bnc_strndup(raw, len);
     for (p = s; bnc_conf_is_ws(*p); p++)
         ;
-    if (*p == '[')
+    /* "[::1]/local/ = anonymous" in [rules] is a rule for an IPv6 host,
+     * not a section header: a ']' right before a '/' tells them apart. */
+    if (*p == '[' &&
+        !(lx->cur >= 0 && strcmp(lx->c->sections[lx->cur].name, "rules") == 0 &&
+          strchr(p, ']') != NULL && strchr(p, ']')[1] == '/'))
         bnc_conf_lex_section(lx, p, line);
     else if (*p != '\0' && *p != ';' && *p != '#')
         bnc_conf_lex_entry(lx, p, line);
