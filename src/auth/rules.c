@@ -2,6 +2,7 @@
 /* Access rules: parse "[METHODS ]PATTERN = REQ ...", match, evaluate, and
  * normalise request paths before they are matched. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -648,7 +649,10 @@ struct bnc_rules_bucket {
 struct bnc_rules_index {
     struct bnc_rules_bucket *b; /* sorted by segment */
     size_t nb;
-    size_t *any;         /* rules not keyed by a segment, ascending */
+    struct bnc_rules_bucket *hb; /* rules for one exact host and no
+                                    segment ("api.example.org/"), by host */
+    size_t nhb;
+    size_t *any;         /* all other rules, ascending */
     size_t nany;
 };
 
@@ -662,6 +666,9 @@ bnc_rules_index_free(struct bnc_rules_index *x)
     for (i = 0; i < x->nb; i++)
         free(x->b[i].ix);
     free(x->b);
+    for (i = 0; i < x->nhb; i++)
+        free(x->hb[i].ix);
+    free(x->hb);
     free(x->any);
     free(x);
 }
@@ -686,17 +693,17 @@ bnc_rules_seg_cmp(const char *a, size_t al, const char *b, size_t bl)
 }
 
 static struct bnc_rules_bucket *
-bnc_rules_find_bucket(const struct bnc_rules_index *x, const char *seg,
+bnc_rules_find_bucket(struct bnc_rules_bucket *bv, size_t nb, const char *seg,
                       size_t len)
 {
-    size_t lo = 0, hi = x->nb;
+    size_t lo = 0, hi = nb;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = bnc_rules_seg_cmp(seg, len, x->b[mid].seg, x->b[mid].seglen);
+        int c = bnc_rules_seg_cmp(seg, len, bv[mid].seg, bv[mid].seglen);
 
         if (c == 0)
-            return &x->b[mid];
+            return &bv[mid];
         if (c < 0)
             hi = mid;
         else
@@ -705,44 +712,55 @@ bnc_rules_find_bucket(const struct bnc_rules_index *x, const char *seg,
     return NULL;
 }
 
+/* Adds rule i to the bucket for key in bv (sorted; load time only). */
+static void
+bnc_rules_bucket_add(struct bnc_rules_bucket *bv, size_t *nb, const char *key,
+                     size_t len, size_t i)
+{
+    struct bnc_rules_bucket *b = bnc_rules_find_bucket(bv, *nb, key, len);
+    size_t k;
+
+    if (b == NULL) {
+        for (k = *nb; k > 0; k--) {
+            if (bnc_rules_seg_cmp(key, len, bv[k - 1].seg, bv[k - 1].seglen) > 0)
+                break;
+            bv[k] = bv[k - 1];
+        }
+        b = &bv[k];
+        memset(b, 0, sizeof(*b));
+        b->seg = key;
+        b->seglen = len;
+        (*nb)++;
+    }
+    b->ix = bnc_realloc(b->ix, (b->n + 1) * sizeof(*b->ix));
+    b->ix[b->n++] = i;
+}
+
 void
 bnc_rules_index(struct bnc_rules *r)
 {
     struct bnc_rules_index *x;
-    size_t i;
+    size_t i, cap;
 
     if (r == NULL)
         return;
     bnc_rules_index_free(r->idx);
+    cap = r->n ? r->n : 1;
     x = bnc_calloc(1, sizeof(*x));
-    x->any = bnc_calloc(r->n ? r->n : 1, sizeof(*x->any));
-    x->b = bnc_calloc(r->n ? r->n : 1, sizeof(*x->b));
+    x->any = bnc_calloc(cap, sizeof(*x->any));
+    x->b = bnc_calloc(cap, sizeof(*x->b));
+    x->hb = bnc_calloc(cap, sizeof(*x->hb));
     for (i = 0; i < r->n; i++) {
-        const char *pat = r->v[i].pattern;
-        size_t len = bnc_rules_key_len(pat), k;
-        struct bnc_rules_bucket *b;
+        const struct bnc_rule *rule = &r->v[i];
+        size_t len = bnc_rules_key_len(rule->pattern);
 
-        if (len == 0) {
+        if (len > 0)
+            bnc_rules_bucket_add(x->b, &x->nb, rule->pattern + 1, len, i);
+        else if (rule->host != NULL && rule->host[0] != '*')
+            bnc_rules_bucket_add(x->hb, &x->nhb, rule->host,
+                                 strlen(rule->host), i);
+        else
             x->any[x->nany++] = i;
-            continue;
-        }
-        b = bnc_rules_find_bucket(x, pat + 1, len);
-        if (b == NULL) {
-            /* Insert, keeping the buckets sorted (load time only). */
-            for (k = x->nb; k > 0; k--) {
-                if (bnc_rules_seg_cmp(pat + 1, len, x->b[k - 1].seg,
-                                      x->b[k - 1].seglen) > 0)
-                    break;
-                x->b[k] = x->b[k - 1];
-            }
-            b = &x->b[k];
-            memset(b, 0, sizeof(*b));
-            b->seg = pat + 1;
-            b->seglen = len;
-            x->nb++;
-        }
-        b->ix = bnc_realloc(b->ix, (b->n + 1) * sizeof(*b->ix));
-        b->ix[b->n++] = i;
     }
     r->idx = x;
 }
@@ -782,24 +800,35 @@ bnc_rules_match_host(const struct bnc_rules *r, const char *method,
         bnc_rules_host_canon(host, hbuf, sizeof(hbuf)) == 0)
         h = hbuf;
     if (r->idx != NULL && path[0] == '/') {
-        const struct bnc_rules_index *x = r->idx;
-        const struct bnc_rules_bucket *b;
-        size_t a = 0, k = 0, seglen = strcspn(path + 1, "/");
+        struct bnc_rules_index *x = r->idx;
+        const struct bnc_rules_bucket *b, *hb = NULL;
+        size_t a = 0, k = 0, m = 0, seglen = strcspn(path + 1, "/");
 
-        b = bnc_rules_find_bucket(x, path + 1, seglen);
-        /* Merge two ascending lists: the first match in rule order wins. */
-        while (a < x->nany || (b != NULL && k < b->n)) {
-            size_t next;
+        b = bnc_rules_find_bucket(x->b, x->nb, path + 1, seglen);
+        if (h != NULL)
+            hb = bnc_rules_find_bucket(x->hb, x->nhb, h, strlen(h));
+        /* Merge three ascending lists: the first match in rule order wins. */
+        for (;;) {
+            size_t next = SIZE_MAX;
+            int from = 0;
 
-            if (b != NULL && k < b->n &&
-                (a >= x->nany || b->ix[k] < x->any[a]))
-                next = b->ix[k++];
+            if (a < x->nany)
+                next = x->any[a], from = 1;
+            if (b != NULL && k < b->n && b->ix[k] < next)
+                next = b->ix[k], from = 2;
+            if (hb != NULL && m < hb->n && hb->ix[m] < next)
+                next = hb->ix[m], from = 3;
+            if (from == 0)
+                return NULL;
+            if (from == 1)
+                a++;
+            else if (from == 2)
+                k++;
             else
-                next = x->any[a++];
+                m++;
             if (bnc_rules_rule_matches(&r->v[next], bit, h, path))
                 return &r->v[next];
         }
-        return NULL;
     }
     for (i = 0; i < r->n; i++)
         if (bnc_rules_rule_matches(&r->v[i], bit, h, path))

@@ -1184,15 +1184,21 @@ test_rules_index_equivalence(void)
         case 3: snprintf(lhs, sizeof(lhs), "/%s/*.php", seg); break;
         case 4: snprintf(lhs, sizeof(lhs), "/*.php"); break;
         case 5: snprintf(lhs, sizeof(lhs), "POST /%s/x/", seg); break;
-        default: snprintf(lhs, sizeof(lhs), "h%zu.org/%s/", i % 3, seg); break;
+        default:
+            if (i % 2)
+                snprintf(lhs, sizeof(lhs), "h%zu.org/%s/", i % 3, seg);
+            else
+                snprintf(lhs, sizeof(lhs), "%sh%zu.org/", i % 4 ? "" : "*.",
+                         i % 3);
+            break;
         }
         CU_ASSERT_EQUAL(bnc_rules_add(r, lhs, "authenticated", "f",
                                       (unsigned)i + 1, &d), 0);
     }
     CU_ASSERT_EQUAL(bnc_rules_add(r, "/", "authenticated", "f", 301, &d), 0);
-    for (k = 0; k < 2; k++) {
-        const char *methods[] = {"GET", "POST"};
-        const char *hosts[] = {NULL, "h1.org"};
+    for (k = 0; k < 4; k++) {
+        const char *methods[] = {"GET", "POST", "GET", "PUT"};
+        const char *hosts[] = {NULL, "h1.org", "H2.ORG:80", "x.h0.org"};
 
         for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
             const struct bnc_rule *a, *b;
