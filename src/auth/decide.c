@@ -148,7 +148,8 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
      * setenv.add-environment, fastcgi_param): a param, never an HTTP_
      * header, so a client cannot set it. They replace the file's rules. */
     server_param = bnc_request_param(req, BNC_RULES_SERVER_PARAM);
-    if (server_param != NULL) {
+    /* Empty = not set: nginx sends "" for a location that set nothing. */
+    if (server_param != NULL && server_param[0] != '\0') {
         struct bnc_diag diag;
 
         bnc_diag_init(&diag);

@@ -494,6 +494,28 @@ run_table authnz "http://127.0.0.1:$P2" 0
 check_file_contains "authnz: decisions name the server's rule" \
     "$T/log/bouncer-daemon.log" "(from the server)"
 
+# Straight to the daemon over FastCGI: what a server may send as
+# BOUNCER_REQUIRE. Empty is "not set" (nginx sends "" for a location that
+# set nothing); a value that does not parse is a 500 that says why.
+direct() { # URI PARAM...
+    local uri=$1
+    shift
+    "$BIN_FCGI" --connect "127.0.0.1:$BP" --role authorizer --timeout 10 \
+        -p REQUEST_METHOD=GET -p "REQUEST_URI=$uri" -p REMOTE_ADDR=127.0.0.1 \
+        -p SERVER_NAME=localhost -p HTTP_HOST=localhost "$@" 2>/dev/null | tr -d '\r'
+}
+out=$(direct /app/pub/ -p BOUNCER_REQUIRE=)
+check_line "direct: empty BOUNCER_REQUIRE = the file's rules (anonymous /app/pub/)" "$out" '^Status: 200.*'
+out=$(direct /app/pub/ -p "BOUNCER_REQUIRE=group:admin")
+check_line "direct: BOUNCER_REQUIRE=group:admin replaces the file's rule" "$out" '^Status: 401.*'
+out=$(direct /app/pub/ -p "BOUNCER_REQUIRE=group:")
+check_line "direct: a bad BOUNCER_REQUIRE: 500" "$out" '^Status: 500.*'
+check_contains "direct: a bad BOUNCER_REQUIRE: says so" "$out" '"code": "server_misconfigured"'
+check_file_contains "direct: a bad BOUNCER_REQUIRE: the log says why" \
+    "$T/log/bouncer-daemon.log" "BOUNCER_REQUIRE: group: expected group:NAME[,NAME]"
+out=$(direct /app/admin/ -p HTTP_BOUNCER_REQUIRE=anonymous)
+check_line "direct: HTTP_BOUNCER_REQUIRE (a client header) is ignored" "$out" '^Status: 401.*'
+
 note "--- Apache mod_fcgid ---"
 P1=$(free_port) || die "no free port"
 {
