@@ -58,6 +58,11 @@ struct bnc_result {
     /* BNC_DENY: detail may point here when the text is made per request
      * ("CSRF Failed: Origin checking failed - ..."); the core copies it. */
     char detail_buf[256];
+    /* BNC_DENY with 429: seconds for Retry-After (issue 7). */
+    unsigned retry_after;
+    /* The check applied the throttle itself (pwcheck: per user and
+     * network): the core must not count or check it again. */
+    int throttle_done;
 };
 
 void bnc_result_cleanup(struct bnc_result *r);
