@@ -48,14 +48,17 @@ bnc_decide_rule_name(const struct bnc_rule *rule, char *buf, size_t n)
  * use; res becomes the 429 when banned. */
 static enum bnc_verdict
 bnc_decide_throttle(struct bnc_runtime *rt, const struct bnc_request *req,
-                    enum bnc_verdict v, struct bnc_result *res)
+                    const struct bnc_scheme *scheme, enum bnc_verdict v,
+                    struct bnc_result *res)
 {
     const struct bnc_throttle_conf *c = &rt->conf->throttle;
     struct bnc_throttle_ticket t;
     int64_t now = (int64_t)time(NULL);
 
+    /* [ip] maps the address the server gives us: nothing there can be
+     * guessed, so a network it names keeps its identity during a ban. */
     if (!c->enabled || res->throttle_done ||
-        (v != BNC_ALLOW && v != BNC_DENY))
+        (v != BNC_ALLOW && v != BNC_DENY) || strcmp(scheme->name, "ip") == 0)
         return v;
     if (bnc_throttle_check(c, rt->store,
                            req->client_ok ? &req->client_addr : NULL, NULL,
@@ -90,7 +93,7 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
 
         memset(&res, 0, sizeof(res));
         v = si->scheme->check(si->state, req, &res);
-        v = bnc_decide_throttle(rt, req, v, &res);
+        v = bnc_decide_throttle(rt, req, si->scheme, v, &res);
         switch (v) {
         case BNC_DECLINED:
             bnc_result_cleanup(&res);
@@ -122,6 +125,11 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
                 d->detail = d->detail_buf;
             }
             d->retry_after = res.retry_after;
+            /* nginx's auth_request turns any status but 401/403 into a
+             * 500 (web-servers.md 6.3): a ban is a 403 there, with the
+             * code and Retry-After still there for auth_request_set. */
+            if (d->status == 429 && req->role == BNC_ROLE_NGINX)
+                d->status = 403;
             snprintf(d->reason, sizeof(d->reason), "%s", res.reason);
             bnc_result_cleanup(&res);
             return 1;
@@ -292,19 +300,11 @@ bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
     }
     if (bnc_decision_redirect(rt, req, d, resp))
         return;
-    if (d->status == 429) {
+    if (d->retry_after > 0) {
         char secs[16];
 
-        snprintf(secs, sizeof(secs), "%u",
-                 d->retry_after > 0 ? d->retry_after : 1);
+        snprintf(secs, sizeof(secs), "%u", d->retry_after);
         bnc_response_header(resp, "Retry-After", secs);
-        /* nginx's auth_request turns any status but 401/403 into a 500
-         * (web-servers.md 6.3): it gets 403, Retry-After and the code
-         * still there for auth_request_set. */
-        if (req->role == BNC_ROLE_NGINX) {
-            bnc_response_json_error(resp, 403, d->detail, d->code);
-            return;
-        }
     }
     if (d->status == 401) {
         /* A scheme that failed answers with its own challenge; "no

@@ -102,9 +102,11 @@ bnc_throttle_encode(const struct bnc_throttle_rec *r)
     return v;
 }
 
-int
-bnc_throttle_expired(const struct bnc_throttle_conf *c,
-                     const struct bnc_throttle_rec *r, int64_t now)
+/* No ban running and no failure for a window since the ban or the last
+ * failure: probation is over, the next ban starts from the first again. */
+static int
+bnc_throttle_quiet(const struct bnc_throttle_conf *c,
+                   const struct bnc_throttle_rec *r, int64_t now)
 {
     int64_t quiet = r->ban_until > r->last_fail ? r->ban_until : r->last_fail;
 
@@ -140,8 +142,6 @@ bnc_throttle_failures(const struct bnc_throttle_conf *c,
     struct bnc_throttle_rec x = *r;
     uint64_t w = c->window, elapsed;
 
-    if (bnc_throttle_expired(c, r, now))
-        return 0;
     bnc_throttle_roll(c, &x, now);
     elapsed = (uint64_t)(now - x.bucket);
     if (elapsed > w)
@@ -149,11 +149,19 @@ bnc_throttle_failures(const struct bnc_throttle_conf *c,
     return x.cur + (unsigned)((uint64_t)x.prev * (w - elapsed) / w);
 }
 
+int
+bnc_throttle_expired(const struct bnc_throttle_conf *c,
+                     const struct bnc_throttle_rec *r, int64_t now)
+{
+    return bnc_throttle_quiet(c, r, now) &&
+           bnc_throttle_failures(c, r, now) == 0;
+}
+
 uint64_t
 bnc_throttle_next_ban(const struct bnc_throttle_conf *c,
                       const struct bnc_throttle_rec *r, int64_t now)
 {
-    unsigned level = bnc_throttle_expired(c, r, now) ? 0 : r->level;
+    unsigned level = bnc_throttle_quiet(c, r, now) ? 0 : r->level;
     uint64_t d = c->ban;
 
     while (level-- > 0 && d < c->max_ban)
@@ -296,9 +304,10 @@ bnc_throttle_fail_fn(const unsigned char *old, size_t oldlen,
     int probation;
 
     a->banned = 0; /* fn may run again after a lock conflict */
-    if (bnc_throttle_decode(old, oldlen, &r) != 0 ||
-        bnc_throttle_expired(a->c, &r, a->now))
+    if (bnc_throttle_decode(old, oldlen, &r) != 0)
         memset(&r, 0, sizeof(r));
+    if (bnc_throttle_quiet(a->c, &r, a->now))
+        r.level = 0;
     probation = r.level > 0;
     bnc_throttle_roll(a->c, &r, a->now);
     if (r.cur < UINT32_MAX)
@@ -336,8 +345,13 @@ bnc_throttle_fail1(const struct bnc_throttle_conf *c, struct bnc_store *s,
         bnc_log(BNC_LOG_WARN, "throttle: cannot count a failure for %.*s "
                 "(store code %d)", (int)klen, key, rc);
     else if (a.banned > 0)
-        bnc_log(BNC_LOG_WARN, "throttle: %.*s banned for %llu s", (int)klen,
-                key, (unsigned long long)a.banned);
+        bnc_log(BNC_LOG_WARN, "throttle: %.*s banned for %llu s%s", (int)klen,
+                key, (unsigned long long)a.banned,
+                /* Usually a local proxy whose clients all look like it. */
+                strncmp(key, "n:127.", 6) == 0 || strcmp(key, "n:::/64") == 0
+                    ? " (a loopback client: behind a local proxy, set [auth] "
+                      "trusted_proxies)"
+                    : "");
 }
 
 void

@@ -68,8 +68,9 @@ void bnc_throttle_ok(const struct bnc_throttle_conf *c, struct bnc_store *s,
 /* "Request was throttled. Expected available in N seconds." into buf. */
 const char *bnc_throttle_detail(unsigned retry_after, char *buf, size_t cap);
 
-/* Removes counters that have expired (no ban running and no failure for a
- * window since the ban or the last failure). *count (may be NULL) gets the
+/* Removes counters that have expired (no ban running, no failure for a
+ * window since the ban or the last failure, and none left in the sliding
+ * window). *count (may be NULL) gets the
  * number removed. BNC_STORE_OK or the store's error code. */
 int bnc_throttle_gc(const struct bnc_throttle_conf *c, struct bnc_store *s,
                     int64_t now, size_t *count);
