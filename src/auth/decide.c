@@ -10,6 +10,7 @@
 #include "auth/session.h"
 #include "auth/throttle.h"
 #include "conf/conf.h"
+#include "crypto/digest.h"
 #include "fcgi/request.h"
 #include "fcgi/response.h"
 #include "runtime.h"
@@ -73,8 +74,22 @@ bnc_decide_throttle(struct bnc_runtime *rt, const struct bnc_request *req,
                                                    sizeof(res->detail_buf)),
                                BNC_THROTTLE_CODE);
     }
-    if (v == BNC_DENY && (res->status == 0 || res->status == 401))
+    if (v == BNC_DENY && (res->status == 0 || res->status == 401)) {
+        t.cred_fp = res->cred_fp;
+        if (t.cred_fp == 0) {
+            /* The scheme gave none: the headers that carry credentials. */
+            unsigned char dg[BNC_SHA256_LEN];
+            struct bnc_buf b;
+
+            bnc_buf_init(&b);
+            bnc_buf_printf(&b, "%s\n%s", req->authorization, req->cookie);
+            bnc_sha256(b.data, b.len, dg);
+            bnc_buf_cleanup(&b);
+            t.cred_fp = ((uint32_t)dg[0] << 24 | (uint32_t)dg[1] << 16 |
+                         (uint32_t)dg[2] << 8 | dg[3]) | 1;
+        }
         bnc_throttle_fail(c, rt->store, &t, now);
+    }
     return v;
 }
 

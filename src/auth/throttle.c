@@ -5,7 +5,7 @@
  * Cloudflare and nginx-style rate limiters use): failures in the current
  * bucket of `window` seconds plus the previous bucket's count weighted by
  * how much of it still lies inside the window. It was chosen over a ring of
- * timestamps because a record stays 34 bytes whatever the threshold (a
+ * timestamps because a record stays 50 bytes whatever the threshold (a
  * network threshold of a few hundred behind a NAT would need a ring that
  * large, rewritten on every failure), and each failure is one small
  * read-modify-write in one transaction. Its error is the smoothing of the
@@ -23,7 +23,7 @@
  * owner out from there, and the owner's success there clears the name.
  *
  * Record (big-endian): version(1) level(1) bucket(8) cur(4) prev(4)
- * ban_until(8) last_fail(8). */
+ * ban_until(8) last_fail(8) recent(4 x 4). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@
 #include "log/log.h"
 #include "util/mem.h"
 
-#define BNC_THROTTLE_REC_LEN 34
+#define BNC_THROTTLE_REC_LEN 50
 /* 2^20 times the first ban is beyond any max_ban; the level stops there. */
 #define BNC_THROTTLE_LEVEL_MAX 20
 
@@ -72,6 +72,8 @@ int
 bnc_throttle_decode(const unsigned char *v, size_t n,
                     struct bnc_throttle_rec *r)
 {
+    size_t i;
+
     memset(r, 0, sizeof(*r));
     if (v == NULL || n != BNC_THROTTLE_REC_LEN ||
         v[0] != BNC_THROTTLE_RECORD_VERSION)
@@ -82,6 +84,8 @@ bnc_throttle_decode(const unsigned char *v, size_t n,
     r->prev = bnc_throttle_get32(v + 14);
     r->ban_until = bnc_throttle_get64(v + 18);
     r->last_fail = bnc_throttle_get64(v + 26);
+    for (i = 0; i < 4; i++)
+        r->recent[i] = bnc_throttle_get32(v + 34 + 4 * i);
     return 0;
 }
 
@@ -89,6 +93,7 @@ static unsigned char *
 bnc_throttle_encode(const struct bnc_throttle_rec *r)
 {
     unsigned char *v = bnc_malloc(BNC_THROTTLE_REC_LEN);
+    size_t i;
 
     v[0] = BNC_THROTTLE_RECORD_VERSION;
     v[1] = (unsigned char)(r->level > BNC_THROTTLE_LEVEL_MAX
@@ -99,6 +104,8 @@ bnc_throttle_encode(const struct bnc_throttle_rec *r)
     bnc_throttle_put32(v + 14, r->prev);
     bnc_throttle_put64(v + 18, r->ban_until);
     bnc_throttle_put64(v + 26, r->last_fail);
+    for (i = 0; i < 4; i++)
+        bnc_throttle_put32(v + 34 + 4 * i, r->recent[i]);
     return v;
 }
 
@@ -292,6 +299,7 @@ struct bnc_throttle_fail_arg {
     const struct bnc_throttle_conf *c;
     uint64_t threshold;
     int64_t now;
+    uint32_t fp;           /* credential fingerprint, 0 = none */
     uint64_t banned;       /* out: length of the ban started, 0 = none */
 };
 
@@ -308,6 +316,13 @@ bnc_throttle_fail_fn(const unsigned char *old, size_t oldlen,
         memset(&r, 0, sizeof(r));
     if (bnc_throttle_quiet(a->c, &r, a->now))
         r.level = 0;
+    if (a->fp != 0) {
+        if (r.recent[0] == a->fp || r.recent[1] == a->fp ||
+            r.recent[2] == a->fp || r.recent[3] == a->fp)
+            return BNC_KV_KEEP; /* seen: the same stale credential */
+        memmove(r.recent + 1, r.recent, 3 * sizeof(r.recent[0]));
+        r.recent[0] = a->fp;
+    }
     probation = r.level > 0;
     bnc_throttle_roll(a->c, &r, a->now);
     if (r.cur < UINT32_MAX)
@@ -332,9 +347,9 @@ bnc_throttle_fail_fn(const unsigned char *old, size_t oldlen,
 static void
 bnc_throttle_fail1(const struct bnc_throttle_conf *c, struct bnc_store *s,
                    const char *key, size_t klen, uint64_t threshold,
-                   int64_t now)
+                   int64_t now, uint32_t fp)
 {
-    struct bnc_throttle_fail_arg a = {c, threshold, now, 0};
+    struct bnc_throttle_fail_arg a = {c, threshold, now, fp, 0};
     int rc;
 
     /* NOSYNC like the authorizer's other writes (berkeley-db.md 4): a
@@ -361,10 +376,11 @@ bnc_throttle_fail(const struct bnc_throttle_conf *c, struct bnc_store *s,
     if (t == NULL || !t->active)
         return;
     if (t->uklen > 0)
-        bnc_throttle_fail1(c, s, t->ukey, t->uklen, c->user_threshold, now);
+        bnc_throttle_fail1(c, s, t->ukey, t->uklen, c->user_threshold, now,
+                           0);
     if (t->nklen > 0)
         bnc_throttle_fail1(c, s, t->nkey, t->nklen, c->network_threshold,
-                           now);
+                           now, t->cred_fp);
 }
 
 void

@@ -30,6 +30,7 @@ struct bnc_throttle_rec {
     uint32_t cur, prev;    /* failures in the current / previous bucket */
     int64_t ban_until;     /* 0 = not banned */
     int64_t last_fail;     /* last counted failure */
+    uint32_t recent[4];    /* fingerprints of the last credentials counted */
 };
 
 /* What bnc_throttle_check() found; hand it to fail/ok afterwards.
@@ -44,6 +45,8 @@ struct bnc_throttle_ticket {
     int user_record;       /* a u: record exists (a success deletes it) */
     unsigned retry_after;  /* seconds, when banned */
     const char *banned_by; /* "user" or "network" when banned, for logs */
+    uint32_t cred_fp;      /* set by the caller before fail: the network
+                              counts a credential it saw last time once */
 };
 
 /* Checks the user's and the client network's counters. client NULL =
@@ -56,7 +59,11 @@ int bnc_throttle_check(const struct bnc_throttle_conf *c, struct bnc_store *s,
                        const struct bnc_addr *client, const char *user,
                        int64_t now, struct bnc_throttle_ticket *t);
 /* Counts one verified failure for t's user (if any) and network; may start
- * a ban. Nothing for an inactive ticket. */
+ * a ban. Nothing for an inactive ticket. With t->cred_fp set (credentials
+ * other than passwords), a fingerprint among the network's last four
+ * counted ones is not counted again: a browser sending its expired cookie
+ * with every request, or a script retrying a revoked key, is one failure,
+ * while every new guess counts. Passwords are never fingerprinted. */
 void bnc_throttle_fail(const struct bnc_throttle_conf *c, struct bnc_store *s,
                        const struct bnc_throttle_ticket *t, int64_t now);
 /* A success: drops the user's counter, only if one existed (a read is

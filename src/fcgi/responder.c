@@ -331,6 +331,8 @@ bnc_responder_throttled(struct bnc_response *resp, struct bnc_decision *d,
     d->status = 429;
     d->retry_after = res->retry_after;
     d->code = res->code;
+    snprintf(d->detail_buf, sizeof(d->detail_buf), "%s", res->detail);
+    d->detail = d->detail_buf;
     snprintf(d->reason, sizeof(d->reason), "login refused: %s", res->reason);
     snprintf(secs, sizeof(secs), "%u", res->retry_after);
     if (form) {

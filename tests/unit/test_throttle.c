@@ -553,7 +553,7 @@ test_throttle_decide_tokens_per_network(void)
     struct bnc_decision d;
     struct bnc_token tk;
     struct bnc_user u;
-    char *out;
+    char *out, wrong[64];
     int i;
 
     bnc_t_clear();
@@ -581,9 +581,19 @@ test_throttle_decide_tokens_per_network(void)
     CU_ASSERT_EQUAL(d.status, 200);
     bnc_decision_cleanup(&d);
     free(out);
-    for (i = 0; i < 3; i++) {
-        out = bnc_t_decide(rt, "198.51.100.1", "Token wrong-key-0123456789",
+    /* One stale key sent again and again (a script with a revoked key)
+     * counts once: no ban however often. */
+    for (i = 0; i < 10; i++) {
+        out = bnc_t_decide(rt, "198.51.100.1", "Token stale-key-0123456789",
                            NULL, &d);
+        CU_ASSERT_EQUAL(d.status, 401);
+        bnc_decision_cleanup(&d);
+        free(out);
+    }
+    /* Guesses (new keys each time) count: 1 + 2 reach the threshold. */
+    for (i = 0; i < 2; i++) {
+        snprintf(wrong, sizeof(wrong), "Token wrong-key-%d-0123456789", i);
+        out = bnc_t_decide(rt, "198.51.100.1", wrong, NULL, &d);
         CU_ASSERT_EQUAL(d.status, 401);
         CU_ASSERT_PTR_NOT_NULL(strstr(out, "Invalid token."));
         bnc_decision_cleanup(&d);
@@ -635,8 +645,8 @@ test_throttle_decide_tokens_per_network(void)
     bnc_decision_cleanup(&d);
     free(out);
     for (i = 0; i < 5; i++) {
-        out = bnc_t_decide(rt, "10.1.2.3", "Token wrong-key-0123456789", NULL,
-                           &d);
+        snprintf(wrong, sizeof(wrong), "Token office-%d-0123456789", i);
+        out = bnc_t_decide(rt, "10.1.2.3", wrong, NULL, &d);
         CU_ASSERT_EQUAL(d.status, 401);
         bnc_decision_cleanup(&d);
         free(out);
@@ -644,8 +654,8 @@ test_throttle_decide_tokens_per_network(void)
     /* A network [ip] names keeps its identity during a ban: an address
      * cannot be guessed. Its wrong tokens are still refused. */
     for (i = 0; i < 3; i++) {
-        out = bnc_t_decide(rt, "203.0.113.9", "Token wrong-key-0123456789",
-                           NULL, &d);
+        snprintf(wrong, sizeof(wrong), "Token guess-%d-0123456789", i);
+        out = bnc_t_decide(rt, "203.0.113.9", wrong, NULL, &d);
         CU_ASSERT_EQUAL(d.status, 401);
         bnc_decision_cleanup(&d);
         free(out);
