@@ -48,13 +48,14 @@ cat >"$CONF_LOAD" <<EOF
 path = $STORE
 
 [auth]
-schemes = basic, token
+schemes = session, basic, token
 realm = throttle-test
 
 [throttle]
 trusted = 10.9.0.0/16
 
 [rules]
+/auth/ = anonymous
 / = authenticated
 EOF
 cat >"$CONF" <<EOF
@@ -201,6 +202,27 @@ check_eq "unknown name: 5 x 401 then 429, exactly like a known one" \
     "$(cat "$T/known")" "$(cat "$T/unknown")"
 check_eq "unknown name: the 6th try is 429" 429 "$S"
 
+# POST /auth/login (the Responder) shares the name's ban: JSON and form.
+login() { # ADDR CONTENT-TYPE BODY: sets S, RA, BODY
+    printf '%s' "$3" >"$T/login-body"
+    local out
+    out=$("$BIN_FCGI" --connect "unix:$SOCK" --role responder --timeout 20 \
+        -p REQUEST_METHOD=POST -p REQUEST_URI=/auth/login -p "REMOTE_ADDR=$1" \
+        -p HTTP_HOST=localhost -p "CONTENT_TYPE=$2" \
+        -p "CONTENT_LENGTH=$(wc -c <"$T/login-body")" \
+        --stdin "$T/login-body" 2>/dev/null | tr -d '\r')
+    S=$(printf '%s\n' "$out" | sed -n '/^$/q; s/^Status: *\([0-9]*\).*/\1/p' | head -n1)
+    RA=$(printf '%s\n' "$out" | sed -n '/^$/q; s/^Retry-After: *//p' | head -n1)
+    BODY=$(printf '%s\n' "$out" | sed '1,/^$/d')
+}
+login 192.0.2.52 application/json "{\"username\": \"alice\", \"password\": \"$ALICE_PW\"}"
+check_eq "login (JSON): right password during the ban: 429" 429 "$S"
+check_eq "login (JSON): code throttled" throttled "$(code)"
+check_match "login (JSON): Retry-After" "$RA" '^[0-9]+$'
+login 192.0.2.52 application/x-www-form-urlencoded "username=alice&password=$ALICE_PW"
+check_eq "login (form): right password during the ban: 429" 429 "$S"
+check_contains "login (form): the page says so" "$BODY" "Request was throttled. Expected available in"
+
 # ---- 3. the real user from a trusted network ------------------------------
 req 10.9.4.2 "alice:$ALICE_PW"
 check_eq "trusted network: alice gets in during the ban" 200 "$S"
@@ -233,6 +255,16 @@ done
 note "back-off: Retry-After seen: $SEEN"
 
 # ---- 5. tokens count per network ---------------------------------------------
+# One stale key sent again and again (a script with a revoked key) is one
+# failure, not thirty: no ban.
+for i in $(seq 1 30); do
+    req 198.51.100.9 - -p "HTTP_AUTHORIZATION=Token revoked-key-0123456789abcdefghij"
+    echo "$S" >>"$T/stale"
+done
+check_eq "tokens: one stale key 30 times: 30 x 401" 30 "$(grep -c '^401$' "$T/stale")"
+req 198.51.100.9 - -p "HTTP_AUTHORIZATION=Token $CAROL_KEY"
+check_eq "tokens: ... and no ban for that network" 200 "$S"
+# New keys each time are guesses.
 for i in $(seq 1 20); do
     req 198.51.100.7 - -p "HTTP_AUTHORIZATION=Token wrong-key-$i-0123456789abcdefghij"
     echo "$S" >>"$T/tok"
@@ -270,7 +302,7 @@ check_eq "ban clear erin" "cleared the counter of user erin" "$out"
 req 192.0.2.80 "erin:erin-pw-1"
 check_eq "after ban clear erin: erin gets in" 200 "$S"
 out=$(bctl ban clear --network 198.51.100.0/24 2>&1)
-check_eq "ban clear --network 198.51.100.0/24" "cleared 1 counter" "$out"
+check_eq "ban clear --network 198.51.100.0/24 (.7 and .9)" "cleared 2 counters" "$out"
 req 198.51.100.7 - -p "HTTP_AUTHORIZATION=Token $CAROL_KEY"
 check_eq "after clear --network: the valid key works again" 200 "$S"
 out=$(bctl ban clear 2>&1)
