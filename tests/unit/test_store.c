@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/jwt.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -2185,6 +2186,42 @@ test_store_kv(void)
     test_rmrf(dir);
 }
 
+static void
+test_store_jwt_deny(void)
+{
+    char *dir = test_tmpdir(), *home = test_path(dir, "s"), big[300];
+    struct bnc_store *s;
+    struct bnc_err err;
+    size_t n = 99;
+
+    s = test_open(home, 1, 0, &err);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT_EQUAL(bnc_store_jwt_denied(s, "a"), 0);
+    CU_ASSERT_EQUAL(bnc_store_jwt_deny(s, "a", 100, BNC_STORE_SYNC),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(bnc_store_jwt_deny(s, "b", 300, BNC_STORE_SYNC),
+                    BNC_STORE_OK);
+    /* An earlier expiry never shortens an entry. */
+    CU_ASSERT_EQUAL(bnc_store_jwt_deny(s, "b", 50, BNC_STORE_SYNC),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(bnc_store_jwt_denied(s, "a"), 1);
+    CU_ASSERT_EQUAL(bnc_store_jwt_denied(s, "b"), 1);
+    CU_ASSERT_EQUAL(bnc_store_jwt_denied(s, "c"), 0);
+    /* Empty or oversized jti: refused, so callers fail closed. */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    CU_ASSERT(bnc_store_jwt_denied(s, "") < 0);
+    CU_ASSERT(bnc_store_jwt_denied(s, big) < 0);
+    CU_ASSERT(bnc_store_jwt_deny(s, big, 1, BNC_STORE_SYNC) < 0);
+    CU_ASSERT_EQUAL(bnc_store_jwt_deny_gc(s, 200, &n), BNC_STORE_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(bnc_store_jwt_denied(s, "a"), 0);
+    CU_ASSERT_EQUAL(bnc_store_jwt_denied(s, "b"), 1);
+    bnc_store_close(s);
+    free(home);
+    test_rmrf(dir);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_store_name_valid", test_store_name_valid},
     {"test_store_group_valid", test_store_group_valid},
@@ -2207,6 +2244,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_store_crash_random", test_store_crash_random},
     {"test_store_speed", test_store_speed},
     {"test_store_kv", test_store_kv},
+    {"test_store_jwt_deny", test_store_jwt_deny},
     {NULL, NULL},
 };
 
