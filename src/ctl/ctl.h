@@ -42,7 +42,9 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_CIDR = 1u << 10,      /* --allow-cidr C, repeatable */
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
-    BNC_CTL_O_QUIET = 1u << 13      /* --quiet */
+    BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
+    BNC_CTL_O_NETWORK = 1u << 14,   /* --network CIDR (ban clear) */
+    BNC_CTL_O_ALL = 1u << 15        /* --all (ban clear) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -68,6 +70,9 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    /* ban clear */
+    const char *network;    /* --network */
+    int all;                /* --all */
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -145,6 +150,10 @@ int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* Ends every session of user (store open), printing how many; a failure
  * is a warning (not_before voids them anyway). 0 or -1. */
 int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
+
+/* cmd_ban.c: the brute-force throttle's counters and bans */
+int bnc_ctl_ban_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */
