@@ -238,6 +238,12 @@ bnc_csrf_origin_ok(const struct bnc_session_conf *c,
     return 0;
 }
 
+static size_t
+bnc_csrf_min(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
 /* Django's _check_referer for HTTPS requests without Origin. */
 static int
 bnc_csrf_referer(const struct bnc_session_conf *c,
@@ -269,8 +275,10 @@ bnc_csrf_referer(const struct bnc_session_conf *c,
                                &thl) == 0 &&
             thl == hlen && strncasecmp(th, host, hlen) == 0)
             return 0;
-    snprintf(reason, sz, "Referer checking failed - %.120s does not match "
-             "any trusted origins.", ref);
+    /* Without its query: a Referer can carry ?token=... into the log. */
+    snprintf(reason, sz, "Referer checking failed - %.*s does not match "
+             "any trusted origins.", (int)bnc_csrf_min(strcspn(ref, "?#"), 120),
+             ref);
     return -1;
 }
 
@@ -678,6 +686,10 @@ bnc_session_lookup(const struct bnc_session_conf *c, struct bnc_store *st,
         }
     }
     bnc_sha256(val, len, digest);
+    /* For the throttle: an old cookie sent with every request is one
+     * failure, not one per request (scheme.h). */
+    res->cred_fp = (uint32_t)digest[0] << 24 | (uint32_t)digest[1] << 16 |
+                   (uint32_t)digest[2] << 8 | digest[3];
     rc = bnc_store_session_get(st, digest, &s);
     if (rc == BNC_STORE_NOTFOUND) {
         bnc_result_reason(res, "unknown session (ended, expired or forged)");

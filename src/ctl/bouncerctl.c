@@ -69,6 +69,8 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--device", BNC_CTL_O_DEVICE, 1},
     {"--user", BNC_CTL_O_USER, 1},
     {"--quiet", BNC_CTL_O_QUIET, 0},
+    {"--network", BNC_CTL_O_NETWORK, 1},
+    {"--all", BNC_CTL_O_ALL, 0},
     {"--token", BNC_CTL_O_TOKEN, 1},
     {"--scheme", BNC_CTL_O_SCHEME, 1},
     {"--from", BNC_CTL_O_FROM, 1},
@@ -116,6 +118,8 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
      0, 0, 0, bnc_ctl_db_verify},
     {"backup", "DIR", "hot backup into DIR (new or empty)",
      1, 1, 0, bnc_ctl_db_backup},
+    {"metrics", "", "print the shared counters (Prometheus text format)",
+     0, 0, 0, bnc_ctl_db_metrics},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -142,6 +146,16 @@ static const struct bnc_ctl_verb bnc_ctl_session_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+static const struct bnc_ctl_verb bnc_ctl_ban_verbs[] = {
+    {"list", "[--json]",
+     "list failure counters and bans of the brute-force throttle",
+     0, 0, BNC_CTL_O_JSON, bnc_ctl_ban_list},
+    {"clear", "USER | --network CIDR | --all",
+     "clear a user's counter and ban, those of networks inside CIDR, or all",
+     0, 1, BNC_CTL_O_NETWORK | BNC_CTL_O_ALL, bnc_ctl_ban_clear},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 /* A command of one word: its table holds one verb named "". */
 static const struct bnc_ctl_verb bnc_ctl_explain_verbs[] = {
     {"", "METHOD URL [--user NAME | --token ID] [--group G]... [--scope S]..."
@@ -161,6 +175,7 @@ static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"token", bnc_ctl_token_verbs},
     {"session", bnc_ctl_session_verbs},
     {"db", bnc_ctl_db_verbs},
+    {"ban", bnc_ctl_ban_verbs},
     {"explain", bnc_ctl_explain_verbs},
     {NULL, NULL}
 };
@@ -253,6 +268,8 @@ bnc_ctl_conf(struct bnc_ctl *ctx)
     lo.target = BNC_LOG_STDERR;
     lo.level = BNC_LOG_WARN;
     lo.ident = "bouncerctl";
+    lo.file = NULL;
+    bnc_ctl_audit_setup(&lo, ctx->conf);
     bnc_log_setup(&lo);
     return ctx->conf;
 }
@@ -573,6 +590,16 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_QUIET:
             a->quiet = 1;
             break;
+        case BNC_CTL_O_NETWORK:
+            if (a->network != NULL) {
+                bnc_ctl_errx("option %s given twice", od->name);
+                goto out;
+            }
+            a->network = value;
+            break;
+        case BNC_CTL_O_ALL:
+            a->all = 1;
+            break;
         case BNC_CTL_O_HTTPS:
             a->https = 1;
             break;
@@ -665,6 +692,7 @@ run:
              v->name);
     a.cmd = cmd;
     rc = v->run(ctx, &a);
+    bnc_ctl_dispatch_audit(ctx, &a, rc);
 out:
     bnc_ctl_args_cleanup(&a);
     return rc;
@@ -771,7 +799,7 @@ main(int argc, char **argv)
     }
     if (optind >= argc) {
         bnc_ctl_errx("missing command (valid: user, group, token, session, "
-                     "db, explain)");
+                     "db, ban, explain)");
         goto usage;
     }
     rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);

@@ -43,12 +43,14 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
     BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
-    BNC_CTL_O_TOKEN = 1u << 14,     /* --token ID (explain) */
-    BNC_CTL_O_SCHEME = 1u << 15,    /* --scheme NAME (explain) */
-    BNC_CTL_O_FROM = 1u << 16,      /* --from IP (explain) */
-    BNC_CTL_O_HTTPS = 1u << 17,     /* --https (explain) */
-    BNC_CTL_O_HOST = 1u << 18,      /* --host NAME (explain) */
-    BNC_CTL_O_REQUIRE = 1u << 19    /* --require "REQ ..." (explain) */
+    BNC_CTL_O_NETWORK = 1u << 14,   /* --network CIDR (ban clear) */
+    BNC_CTL_O_ALL = 1u << 15,       /* --all (ban clear) */
+    BNC_CTL_O_TOKEN = 1u << 16,     /* --token ID (explain) */
+    BNC_CTL_O_SCHEME = 1u << 17,    /* --scheme NAME (explain) */
+    BNC_CTL_O_FROM = 1u << 18,      /* --from IP (explain) */
+    BNC_CTL_O_HTTPS = 1u << 19,     /* --https (explain) */
+    BNC_CTL_O_HOST = 1u << 20,      /* --host NAME (explain) */
+    BNC_CTL_O_REQUIRE = 1u << 21    /* --require "REQ ..." (explain) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -74,6 +76,9 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    /* ban clear */
+    const char *network;    /* --network */
+    int all;                /* --all */
     /* explain */
     const char *token;      /* --token: a token's public id */
     const char *scheme;     /* --scheme */
@@ -89,6 +94,12 @@ struct bnc_ctl {
     const char *conf_arg;       /* -c FILE, or NULL */
     struct bnc_conf *conf;      /* owned; NULL until bnc_ctl_conf() */
     struct bnc_store *store;    /* owned; NULL until bnc_ctl_store() */
+    /* Audit log of the change this run makes (audit.c). A command may set
+     * target and detail for the line bnc_ctl_dispatch_audit() writes; one
+     * that calls bnc_ctl_audit() itself sets audited. Never a secret. */
+    char audit_target[256];
+    char audit_detail[256];
+    int audited;
 };
 
 /* Messages: "bouncerctl: ..." on stderr. */
@@ -112,6 +123,21 @@ struct bnc_conf *bnc_ctl_conf(struct bnc_ctl *ctx);
  * clear message and returns NULL on failure. */
 struct bnc_store *bnc_ctl_store(struct bnc_ctl *ctx, int create);
 
+/* Audit (audit.c). One line for an admin change, to the configured audit
+ * sink (syslog when that is stderr): action "user add", target a user name
+ * or a token/session id (never a key or cookie), rc the command's exit
+ * status (0 = ok), detail optional. Does nothing before the configuration
+ * was loaded (no change can have been made). New verbs that change
+ * anything call it (or are added to audit.c's table). */
+void bnc_ctl_audit(struct bnc_ctl *ctx, const char *action, const char *target,
+                   int rc, const char *detail);
+/* After a verb ran: the line for the verbs of audit.c's table, unless the
+ * command wrote its own. */
+void bnc_ctl_dispatch_audit(struct bnc_ctl *ctx, const struct bnc_ctl_args *a,
+                            int rc);
+/* bouncerctl's audit sink from the configuration. */
+void bnc_ctl_audit_setup(struct bnc_log_opts *lo, const struct bnc_conf *conf);
+
 /* Commands (cmd_user.c, cmd_db.c, cmd_token.c, cmd_session.c). Each returns a BNC_CTL_EXIT_* value. */
 int bnc_ctl_user_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
@@ -126,6 +152,7 @@ int bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_stats(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_verify(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_metrics(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_token.c */
 int bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
@@ -137,6 +164,9 @@ int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
  * is a warning (not_before voids them anyway). 0 or -1. */
 int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
 
+/* cmd_ban.c: the brute-force throttle's counters and bans */
+int bnc_ctl_ban_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_explain.c */
 int bnc_ctl_explain(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 

@@ -19,9 +19,11 @@
 #include "crypto/ct.h"
 #include "fcgi/body.h"
 #include "fcgi/login_page.h"
+#include "fcgi/metrics_api.h"
 #include "fcgi/request.h"
 #include "fcgi/responder.h"
 #include "fcgi/response.h"
+#include "metrics/metrics.h"
 #include "runtime.h"
 #include "store/store.h"
 #include "util/str.h"
@@ -192,8 +194,10 @@ bnc_responder_origin_ok(const struct bnc_session_conf *sc,
                 (ref[tl] == '/' || ref[tl] == '\0'))
                 return 1;
         }
-        snprintf(why, n, "Referer checking failed - %.150s does not match "
-                 "any trusted origins.", ref);
+        /* Without its query: a Referer can carry ?token=... into the log. */
+        sl = strcspn(ref, "?#");
+        snprintf(why, n, "Referer checking failed - %.*s does not match "
+                 "any trusted origins.", (int)(sl < 150 ? sl : 150), ref);
         return 0;
     }
     snprintf(self, sizeof(self), "%s://%s", req->https ? "https" : "http",
@@ -317,6 +321,36 @@ bnc_responder_end_old(const struct bnc_session_conf *sc, struct bnc_store *st,
     bnc_result_cleanup(&res);
 }
 
+/* A banned name or network (issue 7): 429 with Retry-After, the same for
+ * any password; the form page shows DRF's message. */
+static void
+bnc_responder_throttled(struct bnc_response *resp, struct bnc_decision *d,
+                        int form, const struct bnc_result *res,
+                        const char *username, const char *next)
+{
+    struct bnc_login_view v;
+    char secs[16];
+
+    d->outcome = BNC_OUT_DENY;
+    d->status = 429;
+    d->retry_after = res->retry_after;
+    d->code = res->code;
+    snprintf(d->detail_buf, sizeof(d->detail_buf), "%s", res->detail);
+    d->detail = d->detail_buf;
+    snprintf(d->reason, sizeof(d->reason), "login refused: %s", res->reason);
+    snprintf(secs, sizeof(secs), "%u", res->retry_after);
+    if (form) {
+        memset(&v, 0, sizeof(v));
+        v.next = next;
+        v.username = username;
+        v.error = res->detail;
+        bnc_login_page_render(resp, 429, &v);
+    } else {
+        bnc_response_json_error(resp, 429, res->detail, res->code);
+    }
+    bnc_response_header(resp, "Retry-After", secs);
+}
+
 static void
 bnc_responder_login_post(struct bnc_runtime *rt,
                          const struct bnc_session_conf *sc,
@@ -356,12 +390,18 @@ bnc_responder_login_post(struct bnc_runtime *rt,
         bnc_responder_login_invalid(resp, d, form, uerr, perr, next);
         goto out;
     }
-    verdict = bnc_pwcheck_verify_user(bnc_runtime_pwcheck(rt), fu->value,
-                                      fp->value, fp->vlen, &res, &u);
+    verdict = bnc_pwcheck_verify_user(bnc_runtime_pwcheck(rt), req,
+                                      fu->value, fp->value, fp->vlen, &res,
+                                      &u);
+    if (verdict == BNC_DENY && res.status == 429) {
+        bnc_responder_throttled(resp, d, form, &res, fu->value, next);
+        goto out;
+    }
     if (verdict == BNC_DENY) {
         int inactive = res.detail != NULL &&
                        strcmp(res.detail, BNC_PWCHECK_INACTIVE) == 0;
 
+        bnc_metrics_count(BNC_MET_LOGIN_FAIL);
         d->outcome = BNC_OUT_DENY;
         snprintf(d->reason, sizeof(d->reason), "login failed: %s",
                  res.reason[0] ? res.reason : "wrong credentials");
@@ -402,6 +442,7 @@ bnc_responder_login_post(struct bnc_runtime *rt,
                             "login: the session could not be stored");
         goto out;
     }
+    bnc_metrics_count(BNC_MET_LOGIN_OK);
     d->outcome = BNC_OUT_ALLOW;
     d->authenticated = 1;
     bnc_identity_from_user(&d->id, &u, "Session");
@@ -692,6 +733,13 @@ bnc_responder_handle(struct bnc_runtime *rt, const struct bnc_request *req,
             bnc_responder_405(resp, d, "GET, HEAD", "whoami");
         else
             bnc_responder_whoami(rt, req, resp, d);
+        return;
+    }
+    if (strcmp(ep, "metrics") == 0) {
+        if (!get)
+            bnc_responder_405(resp, d, "GET, HEAD", "metrics");
+        else
+            bnc_metrics_api_handle(rt, req, path, resp, d);
         return;
     }
     if (strcmp(ep, "login") == 0 || strcmp(ep, "logout") == 0) {

@@ -71,6 +71,10 @@ static const char bnc_fuzz_conf_text[] =
     "argon2_time = 1\n"
     "[basic]\n"
     "cache_ttl = 0\n"
+    /* The oracles know which credentials are valid, not which client a
+     * ban would refuse them to (test_throttle covers the throttle). */
+    "[throttle]\n"
+    "enabled = no\n"
     "[rules]\n"
     "/pub/ = anonymous\n"
     "GET,HEAD /ro/ = authenticated\n"
@@ -154,8 +158,10 @@ bnc_fuzz_add_user(const struct bnc_fuzz_account *a)
 static void
 bnc_fuzz_setup(void)
 {
-    struct bnc_log_opts lo = {BNC_LOG_STDERR, BNC_LOG_WARN, BNC_LOG_LOGFMT,
-                              0, "fuzz"};
+    struct bnc_log_opts lo = {.target = BNC_LOG_STDERR,
+                              .level = BNC_LOG_WARN,
+                              .format = BNC_LOG_LOGFMT,
+                              .ident = "fuzz"};
     struct bnc_store_opts so;
     struct bnc_conf *conf;
     struct bnc_diag d;
