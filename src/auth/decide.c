@@ -3,11 +3,14 @@
  * DEFAULT_AUTHENTICATION_CLASSES), then the first matching rule. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/decide.h"
 #include "auth/rules.h"
 #include "auth/session.h"
+#include "auth/throttle.h"
 #include "conf/conf.h"
+#include "crypto/digest.h"
 #include "fcgi/request.h"
 #include "fcgi/response.h"
 #include "runtime.h"
@@ -32,9 +35,65 @@ bnc_decide_rule_name(const struct bnc_rule *rule, char *buf, size_t n)
 {
     if (rule->line > 0)
         snprintf(buf, n, "line %u", rule->line);
+    else if (strncmp(rule->text, BNC_RULES_SERVER_PARAM " ",
+                     sizeof(BNC_RULES_SERVER_PARAM)) == 0)
+        snprintf(buf, n, "'%.60s' (from the server)", rule->text);
     else
         snprintf(buf, n, "'%.60s' (default)", rule->text ? rule->text : "?");
     return buf;
+}
+
+/* The per-network throttle for credentials other than passwords (tokens,
+ * session ids, JWTs, plugins; pwcheck throttles passwords itself, before
+ * hashing): a banned network gets 429 for any credential, valid or not, so
+ * the answer is no oracle; a wrong one (401) counts as a failure. Checked
+ * after the scheme because these checks are cheap and a request without
+ * credentials (DECLINED) must not pay the read. Returns the verdict to
+ * use; res becomes the 429 when banned. */
+static enum bnc_verdict
+bnc_decide_throttle(struct bnc_runtime *rt, const struct bnc_request *req,
+                    const struct bnc_scheme *scheme, enum bnc_verdict v,
+                    struct bnc_result *res)
+{
+    const struct bnc_throttle_conf *c = &rt->conf->throttle;
+    struct bnc_throttle_ticket t;
+    int64_t now = (int64_t)time(NULL);
+
+    /* [ip] maps the address the server gives us: nothing there can be
+     * guessed, so a network it names keeps its identity during a ban. */
+    if (!c->enabled || res->throttle_done ||
+        (v != BNC_ALLOW && v != BNC_DENY) || strcmp(scheme->name, "ip") == 0)
+        return v;
+    if (bnc_throttle_check(c, rt->store,
+                           req->client_ok ? &req->client_addr : NULL, NULL,
+                           now, &t)) {
+        bnc_identity_cleanup(&res->id);
+        bnc_result_reason(res, "throttled: network banned for %u more s",
+                          t.retry_after);
+        res->retry_after = t.retry_after;
+        return bnc_result_deny(res, 429,
+                               bnc_throttle_detail(t.retry_after,
+                                                   res->detail_buf,
+                                                   sizeof(res->detail_buf)),
+                               BNC_THROTTLE_CODE);
+    }
+    if (v == BNC_DENY && (res->status == 0 || res->status == 401)) {
+        t.cred_fp = res->cred_fp;
+        if (t.cred_fp == 0) {
+            /* The scheme gave none: the headers that carry credentials. */
+            unsigned char dg[BNC_SHA256_LEN];
+            struct bnc_buf b;
+
+            bnc_buf_init(&b);
+            bnc_buf_printf(&b, "%s\n%s", req->authorization, req->cookie);
+            bnc_sha256(b.data, b.len, dg);
+            bnc_buf_cleanup(&b);
+            t.cred_fp = ((uint32_t)dg[0] << 24 | (uint32_t)dg[1] << 16 |
+                         (uint32_t)dg[2] << 8 | dg[3]) | 1;
+        }
+        bnc_throttle_fail(c, rt->store, &t, now);
+    }
+    return v;
 }
 
 /* Runs the schemes. Returns 1 if a scheme ended the decision (deny or
@@ -52,6 +111,7 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
 
         memset(&res, 0, sizeof(res));
         v = si->scheme->check(si->state, req, &res);
+        v = bnc_decide_throttle(rt, req, si->scheme, v, &res);
         switch (v) {
         case BNC_DECLINED:
             bnc_result_cleanup(&res);
@@ -82,6 +142,12 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
                          res.detail_buf);
                 d->detail = d->detail_buf;
             }
+            d->retry_after = res.retry_after;
+            /* nginx's auth_request turns any status but 401/403 into a
+             * 500 (web-servers.md 6.3): a ban is a 403 there, with the
+             * code and Retry-After still there for auth_request_set. */
+            if (d->status == 429 && req->role == BNC_ROLE_NGINX)
+                d->status = 403;
             snprintf(d->reason, sizeof(d->reason), "%s", res.reason);
             bnc_result_cleanup(&res);
             return 1;
@@ -109,8 +175,11 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     char path[BNC_PATH_MAX];
     const char *why = NULL;
     const struct bnc_rule *rule;
+    struct bnc_rule *server_rule = NULL;
+    const char *server_param;
     struct bnc_rule_facts facts;
-    char where[96];
+    struct bnc_rule_answer ans;
+    char where[128];
 
     memset(d, 0, sizeof(*d));
     d->outcome = BNC_OUT_DENY; /* every early return denies */
@@ -138,54 +207,78 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
                           "authentication_failed");
         return;
     }
-    rule = bnc_rules_match(rt->conf->rules, req->method, path);
-    if (rule == NULL) {
-        snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s", path);
-        if (d->authenticated)
-            bnc_decision_deny(d, 403,
-                              "You do not have permission to perform this action.",
-                              "permission_denied");
-        else
-            bnc_decision_deny(d, 401,
-                              "Authentication credentials were not provided.",
-                              "not_authenticated");
-        return;
+    /* Per-location requirements from the web server (SetEnvIf,
+     * setenv.add-environment, fastcgi_param): a param, never an HTTP_
+     * header, so a client cannot set it. They replace the file's rules. */
+    server_param = bnc_request_param(req, BNC_RULES_SERVER_PARAM);
+    /* Empty = not set: nginx sends "" for a location that set nothing. */
+    if (server_param != NULL && server_param[0] != '\0') {
+        struct bnc_diag diag;
+
+        bnc_diag_init(&diag);
+        server_rule = bnc_rule_from_server(server_param, &diag);
+        if (server_rule == NULL) {
+            /* The server's own config is wrong: say so, never guess. */
+            snprintf(d->reason, sizeof(d->reason), "%s",
+                     diag.n > 0 ? diag.lines[0]
+                                : BNC_RULES_SERVER_PARAM " is invalid");
+            bnc_diag_cleanup(&diag);
+            bnc_decision_deny(d, 500,
+                              "The server's access rule (" BNC_RULES_SERVER_PARAM
+                              ") is invalid.", "server_misconfigured");
+            d->outcome = BNC_OUT_ERROR;
+            return;
+        }
+        bnc_diag_cleanup(&diag);
     }
     facts.id = d->authenticated ? &d->id : NULL;
     facts.scheme = d->scheme;
     facts.client = req->client_ok ? &req->client_addr : NULL;
-    facts.https = req->https;
-    switch (bnc_rule_eval(rule, &facts)) {
+    facts.https = bnc_rules_https(rt->conf->rules, req->https, facts.client);
+    bnc_rules_answer(rt->conf->rules, server_rule, req->method, req->host,
+                     path, &facts, &ans);
+    rule = ans.rule;
+    if (rule != NULL)
+        bnc_decide_rule_name(rule, where, sizeof(where));
+    else
+        snprintf(where, sizeof(where), "(none: default_policy = %s)",
+                 rt->conf->rules->default_authenticated ? "authenticated"
+                                                        : "deny");
+    switch (ans.outcome) {
     case BNC_RULE_ALLOW:
         d->outcome = BNC_OUT_ALLOW;
         d->status = 200;
         if (d->reason[0] == '\0' || !d->authenticated)
-            snprintf(d->reason, sizeof(d->reason), "rule %s allows",
-                     bnc_decide_rule_name(rule, where, sizeof(where)));
-        return;
+            snprintf(d->reason, sizeof(d->reason), "rule %s allows", where);
+        break;
     case BNC_RULE_UNAUTHENTICATED:
-        snprintf(d->reason, sizeof(d->reason),
-                 "rule %s requires authentication",
-                 bnc_decide_rule_name(rule, where, sizeof(where)));
+        if (rule == NULL)
+            snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s",
+                     path);
+        else
+            snprintf(d->reason, sizeof(d->reason),
+                     "rule %s requires authentication", where);
         bnc_decision_deny(d, 401,
                           "Authentication credentials were not provided.",
                           "not_authenticated");
-        return;
+        break;
     case BNC_RULE_NEED_HTTPS:
         snprintf(d->reason, sizeof(d->reason), "rule %s requires https",
-                 bnc_decide_rule_name(rule, where, sizeof(where)));
-        bnc_decision_deny(d, 403, "HTTPS is required for this resource.",
-                          "https_required");
-        return;
+                 where);
+        bnc_decision_deny(d, 403, BNC_DECIDE_HTTPS_DETAIL, "https_required");
+        break;
     case BNC_RULE_FORBIDDEN:
     default:
-        snprintf(d->reason, sizeof(d->reason), "rule %s forbids",
-                 bnc_decide_rule_name(rule, where, sizeof(where)));
-        bnc_decision_deny(d, 403,
-                          "You do not have permission to perform this action.",
+        if (rule == NULL)
+            snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s",
+                     path);
+        else
+            snprintf(d->reason, sizeof(d->reason), "rule %s forbids", where);
+        bnc_decision_deny(d, 403, BNC_DECIDE_FORBIDDEN_DETAIL,
                           "permission_denied");
-        return;
+        break;
     }
+    bnc_rule_free(server_rule);
 }
 
 /* One WWW-Authenticate header per challenge (RFC 9110 allows repeats). */
@@ -252,6 +345,12 @@ bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
     }
     if (bnc_decision_redirect(rt, req, d, resp))
         return;
+    if (d->retry_after > 0) {
+        char secs[16];
+
+        snprintf(secs, sizeof(secs), "%u", d->retry_after);
+        bnc_response_header(resp, "Retry-After", secs);
+    }
     if (d->status == 401) {
         /* A scheme that failed answers with its own challenge; "no
          * credentials" offers every enabled scheme. */

@@ -9,11 +9,17 @@ struct bnc_runtime;
 struct bnc_request;
 struct bnc_response;
 
+/* The JSON details of the rule denials (DRF's wording for the 403). */
+#define BNC_DECIDE_FORBIDDEN_DETAIL \
+    "You do not have permission to perform this action."
+#define BNC_DECIDE_HTTPS_DETAIL \
+    "HTTPS is required for this resource: repeat the request over https://."
+
 enum bnc_outcome { BNC_OUT_ALLOW = 1, BNC_OUT_DENY, BNC_OUT_ERROR };
 
 struct bnc_decision {
     enum bnc_outcome outcome;
-    int status;                       /* 200, 401, 403, 400, 500 ... */
+    int status;                       /* 200, 401, 403, 400, 429, 500 ... */
     int authenticated;                /* id is valid */
     struct bnc_identity id;
     const char *scheme;               /* scheme that decided, NULL = none */
@@ -22,6 +28,7 @@ struct bnc_decision {
     const char *code;                 /* JSON code on denial */
     char reason[240];                 /* log only */
     char detail_buf[256];             /* detail made per request (CSRF) */
+    unsigned retry_after;             /* 429: Retry-After seconds */
 };
 
 void bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,

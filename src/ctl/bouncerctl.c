@@ -69,6 +69,14 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--device", BNC_CTL_O_DEVICE, 1},
     {"--user", BNC_CTL_O_USER, 1},
     {"--quiet", BNC_CTL_O_QUIET, 0},
+    {"--network", BNC_CTL_O_NETWORK, 1},
+    {"--all", BNC_CTL_O_ALL, 0},
+    {"--token", BNC_CTL_O_TOKEN, 1},
+    {"--scheme", BNC_CTL_O_SCHEME, 1},
+    {"--from", BNC_CTL_O_FROM, 1},
+    {"--https", BNC_CTL_O_HTTPS, 0},
+    {"--host", BNC_CTL_O_HOST, 1},
+    {"--require", BNC_CTL_O_REQUIRE, 1},
     {"--dry-run", BNC_CTL_O_DRYRUN, 0},
     {"--allow-plaintext", BNC_CTL_O_PLAIN, 0},
     {"--dbm", BNC_CTL_O_DBM, 0},
@@ -114,7 +122,9 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
      0, 0, 0, bnc_ctl_db_verify},
     {"backup", "DIR", "hot backup into DIR (new or empty)",
      1, 1, 0, bnc_ctl_db_backup},
-    {"gc", "", "remove expired sessions, API tokens and JWT denylist entries",
+    {"gc", "",
+     "remove expired sessions, API tokens, JWT denylist entries and "
+     "throttle counters",
      0, 0, 0, bnc_ctl_db_gc},
     {"metrics", "", "print the shared counters (Prometheus text format)",
      0, 0, 0, bnc_ctl_db_metrics},
@@ -144,6 +154,29 @@ static const struct bnc_ctl_verb bnc_ctl_session_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+static const struct bnc_ctl_verb bnc_ctl_ban_verbs[] = {
+    {"list", "[--json]",
+     "list failure counters and bans of the brute-force throttle",
+     0, 0, BNC_CTL_O_JSON, bnc_ctl_ban_list},
+    {"clear", "USER | --network CIDR | --all",
+     "clear a user's counter and ban, those of networks inside CIDR, or all",
+     0, 1, BNC_CTL_O_NETWORK | BNC_CTL_O_ALL, bnc_ctl_ban_clear},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
+/* A command of one word: its table holds one verb named "". */
+static const struct bnc_ctl_verb bnc_ctl_explain_verbs[] = {
+    {"", "METHOD URL [--user NAME | --token ID] [--group G]... [--scope S]..."
+         " [--scheme NAME] [--from IP] [--https] [--host NAME]"
+         " [--require \"REQ ...\"]",
+     "show which access rule applies to a request and the answer",
+     2, 2, BNC_CTL_O_USER | BNC_CTL_O_TOKEN | BNC_CTL_O_GROUP |
+     BNC_CTL_O_SCOPE | BNC_CTL_O_SCHEME | BNC_CTL_O_FROM | BNC_CTL_O_HTTPS |
+     BNC_CTL_O_HOST | BNC_CTL_O_REQUIRE,
+     bnc_ctl_explain},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 static const struct bnc_ctl_verb bnc_ctl_import_verbs[] = {
     {"htpasswd", "FILE [--group GROUP]... [--allow-plaintext] [--dbm]"
                  " [--dry-run]",
@@ -159,7 +192,7 @@ static const struct bnc_ctl_verb bnc_ctl_import_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
-/* A noun whose only verb has an empty name takes its arguments directly. */
+/* One word too, like explain. */
 static const struct bnc_ctl_verb bnc_ctl_export_verbs[] = {
     {"", "[--output FILE]",
      "write every user (hashes, groups, attributes; no token keys) as JSON",
@@ -173,6 +206,8 @@ static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"token", bnc_ctl_token_verbs},
     {"session", bnc_ctl_session_verbs},
     {"db", bnc_ctl_db_verbs},
+    {"ban", bnc_ctl_ban_verbs},
+    {"explain", bnc_ctl_explain_verbs},
     {"import", bnc_ctl_import_verbs},
     {"export", bnc_ctl_export_verbs},
     {NULL, NULL}
@@ -505,8 +540,9 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
                 }
             /* Only the name: a value after '=' might be a secret. */
             name = bnc_strndup(arg, nlen);
-            bnc_ctl_errx("unknown option '%s' for '%s %s' (valid: %s)",
-                         bnc_ctl_vis(&vis, name), n->name, v->name,
+            bnc_ctl_errx("unknown option '%s' for '%s%s%s' (valid: %s)",
+                         bnc_ctl_vis(&vis, name), n->name,
+                         v->name[0] ? " " : "", v->name,
                          k ? bnc_buf_str(&valid) : "none");
             free(name);
             goto out;
@@ -561,10 +597,20 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_LABEL:
         case BNC_CTL_O_EXPIRES:
         case BNC_CTL_O_DEVICE:
-        case BNC_CTL_O_USER: {
+        case BNC_CTL_O_USER:
+        case BNC_CTL_O_TOKEN:
+        case BNC_CTL_O_SCHEME:
+        case BNC_CTL_O_FROM:
+        case BNC_CTL_O_HOST:
+        case BNC_CTL_O_REQUIRE: {
             const char **slot = od->bit == BNC_CTL_O_LABEL     ? &a->label
                                 : od->bit == BNC_CTL_O_EXPIRES ? &a->expires
                                 : od->bit == BNC_CTL_O_DEVICE  ? &a->device
+                                : od->bit == BNC_CTL_O_TOKEN   ? &a->token
+                                : od->bit == BNC_CTL_O_SCHEME  ? &a->scheme
+                                : od->bit == BNC_CTL_O_FROM    ? &a->from
+                                : od->bit == BNC_CTL_O_HOST    ? &a->host
+                                : od->bit == BNC_CTL_O_REQUIRE ? &a->require
                                                                : &a->user;
 
             if (*slot != NULL) {
@@ -576,6 +622,19 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         }
         case BNC_CTL_O_QUIET:
             a->quiet = 1;
+            break;
+        case BNC_CTL_O_NETWORK:
+            if (a->network != NULL) {
+                bnc_ctl_errx("option %s given twice", od->name);
+                goto out;
+            }
+            a->network = value;
+            break;
+        case BNC_CTL_O_ALL:
+            a->all = 1;
+            break;
+        case BNC_CTL_O_HTTPS:
+            a->https = 1;
             break;
         case BNC_CTL_O_DRYRUN:
             a->dry_run = 1;
@@ -602,13 +661,14 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         goto out;
     }
     if (a->npos < v->min_args) {
-        bnc_ctl_errx("missing argument for '%s %s'", n->name, v->name);
+        bnc_ctl_errx("missing argument for '%s%s%s'", n->name,
+                     v->name[0] ? " " : "", v->name);
         goto out;
     }
     if (a->npos > v->max_args) {
-        bnc_ctl_errx("superfluous argument '%s' for '%s %s'",
+        bnc_ctl_errx("superfluous argument '%s' for '%s%s%s'",
                      bnc_ctl_vis(&vis, a->pos[v->max_args]), n->name,
-                     v->name);
+                     v->name[0] ? " " : "", v->name);
         goto out;
     }
     if (a->ngroups == 0)
@@ -633,7 +693,7 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     struct bnc_ctl_args a;
     char cmd[64], ctxname[40];
     size_t k;
-    int i, rc, help = 0, skip = 2;
+    int i, rc, help = 0;
 
     memset(&a, 0, sizeof(a));
     for (k = 0; bnc_ctl_nouns[k].name != NULL && k < 16; k++)
@@ -642,14 +702,16 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     if (i < 0)
         return BNC_CTL_EXIT_USAGE;
     n = &bnc_ctl_nouns[i];
+    if (n->verbs[0].name[0] == '\0') {
+        /* One-word command (explain, export): the rest are its
+         * arguments. */
+        v = &n->verbs[0];
+        argc += 1;
+        argv -= 1;
+        goto run;
+    }
     for (k = 0; n->verbs[k].name != NULL && k < 16; k++)
         names[k] = n->verbs[k].name;
-    if (n->verbs[0].name[0] == '\0') {
-        /* "export [--output FILE]": no verb word. */
-        v = &n->verbs[0];
-        skip = 1;
-        goto args;
-    }
     if (argc < 2) {
         struct bnc_buf b;
 
@@ -665,8 +727,8 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     if (i < 0)
         return BNC_CTL_EXIT_USAGE;
     v = &n->verbs[i];
-args:
-    rc = bnc_ctl_parse_args(n, v, argc - skip, argv + skip, &a, &help);
+run:
+    rc = bnc_ctl_parse_args(n, v, argc - 2, argv + 2, &a, &help);
     if (help) {
         bnc_ctl_usage_cmd(stdout, n, v);
         printf("  %s\n", v->help);
@@ -787,7 +849,7 @@ main(int argc, char **argv)
     }
     if (optind >= argc) {
         bnc_ctl_errx("missing command (valid: user, group, token, session, "
-                     "db, import, export)");
+                     "db, ban, explain, import, export)");
         goto usage;
     }
     rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);

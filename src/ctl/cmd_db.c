@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
+#include "auth/throttle.h"
 #include "store/jwt.h"
 #include "metrics/metrics.h"
 
@@ -149,21 +150,46 @@ bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     return BNC_CTL_EXIT_OK;
 }
 
+static int
+bnc_ctl_db_gc_sessions(struct bnc_ctl *ctx, int64_t now, size_t *count)
+{
+    return bnc_store_session_gc(ctx->store, now, count);
+}
+
+static int
+bnc_ctl_db_gc_tokens(struct bnc_ctl *ctx, int64_t now, size_t *count)
+{
+    return bnc_store_token_gc(ctx->store, now, count);
+}
+
+static int
+bnc_ctl_db_gc_jwt_deny(struct bnc_ctl *ctx, int64_t now, size_t *count)
+{
+    return bnc_store_jwt_deny_gc(ctx->store, now, count);
+}
+
+static int
+bnc_ctl_db_gc_throttle(struct bnc_ctl *ctx, int64_t now, size_t *count)
+{
+    return bnc_throttle_gc(&ctx->conf->throttle, ctx->store, now, count);
+}
+
 /*
  * What db gc sweeps, in order. Each step removes the records of one kind
  * that are over as of now and counts them. A module with its own
- * expiring records (throttle counters, JWT refresh families, ...) adds
- * one line here with its bnc_store_*_gc function.
+ * expiring records (JWT refresh families, ...) adds one line here with a
+ * wrapper around its gc function.
  */
 static const struct {
     const char *what;
     const char *key;        /* in the audit line */
-    int (*gc)(struct bnc_store *s, int64_t now, size_t *count);
+    int (*gc)(struct bnc_ctl *ctx, int64_t now, size_t *count);
 } bnc_ctl_db_gc_steps[] = {
-    {"expired sessions", "sessions", bnc_store_session_gc},
-    {"expired API tokens", "tokens", bnc_store_token_gc},
+    {"expired sessions", "sessions", bnc_ctl_db_gc_sessions},
+    {"expired API tokens", "tokens", bnc_ctl_db_gc_tokens},
     {"JWT denylist entries past their expiry", "jwt_deny",
-     bnc_store_jwt_deny_gc},
+     bnc_ctl_db_gc_jwt_deny},
+    {"expired throttle counters", "throttle", bnc_ctl_db_gc_throttle},
 };
 
 int
@@ -180,7 +206,7 @@ bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
                         sizeof(bnc_ctl_db_gc_steps[0]);
          i++) {
         count = 0;
-        src = bnc_ctl_db_gc_steps[i].gc(ctx->store, now, &count);
+        src = bnc_ctl_db_gc_steps[i].gc(ctx, now, &count);
         if (src == BNC_STORE_DEAD) {
             bnc_ctl_store_dead("remove expired records");
             return BNC_CTL_EXIT_FAIL;

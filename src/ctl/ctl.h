@@ -43,10 +43,18 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
     BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
-    BNC_CTL_O_DRYRUN = 1u << 14,    /* --dry-run */
-    BNC_CTL_O_PLAIN = 1u << 15,     /* --allow-plaintext */
-    BNC_CTL_O_DBM = 1u << 16,       /* --dbm */
-    BNC_CTL_O_OUTPUT = 1u << 17     /* --output FILE */
+    BNC_CTL_O_NETWORK = 1u << 14,   /* --network CIDR (ban clear) */
+    BNC_CTL_O_ALL = 1u << 15,       /* --all (ban clear) */
+    BNC_CTL_O_TOKEN = 1u << 16,     /* --token ID (explain) */
+    BNC_CTL_O_SCHEME = 1u << 17,    /* --scheme NAME (explain) */
+    BNC_CTL_O_FROM = 1u << 18,      /* --from IP (explain) */
+    BNC_CTL_O_HTTPS = 1u << 19,     /* --https (explain) */
+    BNC_CTL_O_HOST = 1u << 20,      /* --host NAME (explain) */
+    BNC_CTL_O_REQUIRE = 1u << 21,   /* --require "REQ ..." (explain) */
+    BNC_CTL_O_DRYRUN = 1u << 22,    /* --dry-run (import) */
+    BNC_CTL_O_PLAIN = 1u << 23,     /* --allow-plaintext (import htpasswd) */
+    BNC_CTL_O_DBM = 1u << 24,       /* --dbm (import htpasswd) */
+    BNC_CTL_O_OUTPUT = 1u << 25     /* --output FILE (export) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -72,6 +80,16 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    /* ban clear */
+    const char *network;    /* --network */
+    int all;                /* --all */
+    /* explain */
+    const char *token;      /* --token: a token's public id */
+    const char *scheme;     /* --scheme */
+    const char *from;       /* --from */
+    int https;              /* --https */
+    const char *host;       /* --host */
+    const char *require;    /* --require: as BOUNCER_REQUIRE from the server */
     /* import / export */
     int dry_run;
     int allow_plain;
@@ -155,6 +173,11 @@ int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
  * is a warning (not_before voids them anyway). 0 or -1. */
 int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
 
+/* cmd_ban.c: the brute-force throttle's counters and bans */
+int bnc_ctl_ban_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* cmd_explain.c */
+int bnc_ctl_explain(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_migrate.c: import htpasswd|django|bouncer, export */
 int bnc_ctl_import_htpasswd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_import_django(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);

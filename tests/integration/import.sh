@@ -479,6 +479,7 @@ check_eq "db gc: exit 0" 0 "$RC"
 check_line "db gc: removed the 3 expired sessions" "$OUT" "^removed 3 expired sessions$"
 check_line "db gc: removed the 1 expired token" "$OUT" "^removed 1 expired API tokens$"
 check_line "db gc: counts denylist entries" "$OUT" "^removed 0 JWT denylist entries past their expiry$"
+check_line "db gc: counts throttle counters" "$OUT" "^removed [0-9]+ expired throttle counters$"
 check_eq "db gc: live sessions stay" 2 "$(ctl "$STORE" session list ht_sha | tail -n +2 | wc -l)"
 check_eq "db gc: the live token and the 4 DRF tokens stay" 5 "$(ctl "$STORE" token list | tail -n +2 | wc -l)"
 run_ctl db gc
