@@ -486,6 +486,21 @@ bnc_ctl_args_cleanup(struct bnc_ctl_args *a)
 
 /* Parses the words after NOUN VERB. Returns BNC_CTL_EXIT_OK, or
  * BNC_CTL_EXIT_USAGE after a message; *help is set for -h/--help. */
+/* "--long-name": what may be echoed back in an error. */
+static int
+bnc_ctl_option_like(const char *s)
+{
+    size_t i;
+
+    if (strncmp(s, "--", 2) != 0 || s[2] < 'a' || s[2] > 'z')
+        return 0;
+    for (i = 2; s[i] != '\0'; i++)
+        if (i > 32 || !((s[i] >= 'a' && s[i] <= 'z') ||
+                        (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
 static int
 bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
                    int argc, char **argv, struct bnc_ctl_args *a, int *help)
@@ -504,7 +519,10 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         char *arg = argv[i], *eq, *value = NULL, *name;
         size_t nlen;
 
-        if (only_pos || arg[0] != '-' || arg[1] == '\0') {
+        /* Options are long ones (and -h): a single-dash word such as a
+         * base64url key "-Xb3..." is an argument, not a bundle of flags. */
+        if (only_pos || arg[0] != '-' || arg[1] == '\0' ||
+            (arg[1] != '-' && strcmp(arg, "-h") != 0)) {
             a->pos[a->npos++] = argv[i];
             continue;
         }
@@ -538,12 +556,20 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
                     bnc_buf_puts(&valid, k++ ? ", " : "");
                     bnc_buf_puts(&valid, o->name);
                 }
-            /* Only the name: a value after '=' might be a secret. */
+            /* Only the name, and only if it looks like one: a value after
+             * '=' or a key that happens to start with "--" is a secret. */
             name = bnc_strndup(arg, nlen);
-            bnc_ctl_errx("unknown option '%s' for '%s%s%s' (valid: %s)",
-                         bnc_ctl_vis(&vis, name), n->name,
-                         v->name[0] ? " " : "", v->name,
-                         k ? bnc_buf_str(&valid) : "none");
+            if (bnc_ctl_option_like(name))
+                bnc_ctl_errx("unknown option '%s' for '%s%s%s' (valid: %s)",
+                             bnc_ctl_vis(&vis, name), n->name,
+                             v->name[0] ? " " : "", v->name,
+                             k ? bnc_buf_str(&valid) : "none");
+            else
+                bnc_ctl_errx("unknown option for '%s%s%s' (not shown: it "
+                             "may be a secret; put -- before an argument "
+                             "that starts with '-'; valid: %s)",
+                             n->name, v->name[0] ? " " : "", v->name,
+                             k ? bnc_buf_str(&valid) : "none");
             free(name);
             goto out;
         }

@@ -403,6 +403,12 @@ expect "revoke id and --user" 2 '' "one of them"
 run token revoke "$key1"
 expect "revoke with a key" 2 '' "not a token id"
 grep -qF -- "$key1" "$tmp/err" && bad "revoke echoed the key it was given" || ok
+# A base64url key may start with '-' or '--': still an argument, never echoed.
+for k in "-${key1#?}" "--${key1#??}"; do
+    run token revoke "$k"
+    expect "revoke with a key starting with '${k%"${k#??}"}'" 2 '' "not a token id|not shown: it may be a secret"
+    grep -qF -- "${k#--}" "$tmp/err" && bad "revoke echoed a key starting with '-'" || ok
+done
 run token revoke tk_aaaaaaaaaaaaa
 expect "revoke unknown id" 1 '' "no such token 'tk_aaaaaaaaaaaaa'"
 run token revoke "$id1"
