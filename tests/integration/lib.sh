@@ -225,6 +225,14 @@ bnc_init() {
     if [ "$(id -u)" -eq 0 ]; then
         chown "$WWW_USER:$WWW_GROUP" "$T/log" "$T/run"
     fi
+    # The servers run a private copy of bouncer: scripts running at the
+    # same time (make -j) find their own processes by the binary's path
+    # (pgrep -f) and must not count or wait for another script's.
+    if [ -x "$BIN_BOUNCER" ] && [ "${BIN_BOUNCER#"$T"/}" = "$BIN_BOUNCER" ]; then
+        mkdir -p "$T/bin"
+        install -m 755 "$BIN_BOUNCER" "$T/bin/bouncer"
+        BIN_BOUNCER="$T/bin/bouncer"
+    fi
     note "$BNC_NAME: temp dir $T"
 }
 

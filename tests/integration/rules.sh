@@ -19,12 +19,7 @@ MODS=/usr/lib/apache2/modules
 [ -f "$MODS/mod_authnz_fcgi.so" ] || skip_all "mod_authnz_fcgi not installed"
 need_built "$BIN_BOUNCER" "$BIN_CTL"
 bnc_init rules
-# The servers run a private copy: other scripts that run at the same time
-# (make -j) find their own bouncer processes by the binary's path, and must
-# not find ours.
-mkdir -p "$T/bin"
-install -m 755 "$BIN_BOUNCER" "$T/bin/bouncer"
-BIN_BOUNCER="$T/bin/bouncer"
+# bnc_init gave the servers a private copy of bouncer (lib.sh).
 
 REALM="rules-test"
 STORE="$T/store"
