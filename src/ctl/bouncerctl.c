@@ -69,6 +69,7 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--device", BNC_CTL_O_DEVICE, 1},
     {"--user", BNC_CTL_O_USER, 1},
     {"--quiet", BNC_CTL_O_QUIET, 0},
+    {"--tokens", BNC_CTL_O_TOKENS, 0},
     {NULL, 0, 0}
 };
 
@@ -91,6 +92,9 @@ static const struct bnc_ctl_verb bnc_ctl_user_verbs[] = {
      1, 1, 0, bnc_ctl_user_disable},
     {"enable", "NAME", "allow a disabled user again",
      1, 1, 0, bnc_ctl_user_enable},
+    {"logout-all", "NAME [--tokens]",
+     "void the user's sessions and JWTs (and API tokens with --tokens)",
+     1, 1, BNC_CTL_O_TOKENS, bnc_ctl_user_logout_all},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -539,6 +543,9 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         }
         case BNC_CTL_O_QUIET:
             a->quiet = 1;
+            break;
+        case BNC_CTL_O_TOKENS:
+            a->tokens = 1;
             break;
         default:
             break;

@@ -42,7 +42,8 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_CIDR = 1u << 10,      /* --allow-cidr C, repeatable */
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
-    BNC_CTL_O_QUIET = 1u << 13      /* --quiet */
+    BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
+    BNC_CTL_O_TOKENS = 1u << 14     /* --tokens (user logout-all) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -68,6 +69,7 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    int tokens;             /* --tokens */
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -107,6 +109,7 @@ int bnc_ctl_user_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_show(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_disable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_enable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_logout_all(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_group_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_group_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
