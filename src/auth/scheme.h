@@ -12,6 +12,7 @@ struct bnc_conf_section;
 struct bnc_store;
 struct bnc_request;
 struct bnc_user;
+struct bnc_jwt_conf;
 
 #define BNC_SCHEME_ABI 1
 
@@ -71,6 +72,9 @@ enum bnc_verdict bnc_result_deny(struct bnc_result *r, int status,
 struct bnc_scheme_host {
     const struct bnc_conf *conf;
     struct bnc_store *store;
+    /* [jwt], loaded by the runtime when [jwt] exists or jwt is a scheme
+     * (shared with the Responder's token endpoints); NULL otherwise. */
+    const struct bnc_jwt_conf *jwt;
 };
 
 struct bnc_scheme {
