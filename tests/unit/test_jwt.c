@@ -139,10 +139,7 @@ test_round_trip_all(void)
         CU_ASSERT(json_equal(out, c));
         json_decref(out);
         /* One flipped signature bit must fail. */
-        tok[strlen(tok) - 3] ^= 0x01;
-        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-                   tok[strlen(tok) - 3]) == NULL)
-            tok[strlen(tok) - 3] = 'A';
+        tok[strlen(tok) - 3] = tok[strlen(tok) - 3] == 'A' ? 'B' : 'A';
         st = bnc_jwt_verify(ks, tok, strlen(tok), &o, NULL, why, sizeof(why));
         CU_ASSERT(st == BNC_JWT_BAD_SIGNATURE || st == BNC_JWT_MALFORMED);
         free(tok);
