@@ -114,6 +114,8 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
      0, 0, 0, bnc_ctl_db_verify},
     {"backup", "DIR", "hot backup into DIR (new or empty)",
      1, 1, 0, bnc_ctl_db_backup},
+    {"gc", "", "remove expired sessions, revoked JWT ids and refresh families",
+     0, 0, 0, bnc_ctl_db_gc},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* bouncerctl db commands: init, stats, verify, backup. */
+/* bouncerctl db commands: init, stats, verify, backup, gc. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ctl/ctl.h"
+#include "store/jwt.h"
 
 /* 0 if path is missing or an empty directory, 1 if it holds a Berkeley DB
  * environment (DB_CONFIG, written when a store is created), 2 if it holds
@@ -143,5 +145,39 @@ bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         return BNC_CTL_EXIT_FAIL;
     }
     printf("backup of %s written to %s\n", bnc_store_path(ctx->store), dir);
+    return BNC_CTL_EXIT_OK;
+}
+
+/* Drops what can no longer be presented: sessions past their end, revoked
+ * jti past their expiry, refresh-token families whose newest token has
+ * expired. Nothing here is needed for correctness (each is refused by its
+ * own time anyway); it keeps the files from growing with every login. */
+int
+bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    static const char *const what[3] = {"expired sessions",
+                                        "expired revoked JWT ids",
+                                        "expired refresh-token families"};
+    int64_t now = (int64_t)time(NULL);
+    size_t count[3] = {0, 0, 0}, i;
+    int rc[3];
+
+    (void)a;
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    rc[0] = bnc_store_session_gc(ctx->store, now, &count[0]);
+    rc[1] = bnc_store_jwt_deny_gc(ctx->store, now, &count[1]);
+    rc[2] = bnc_store_jwt_family_gc(ctx->store, now, &count[2]);
+    for (i = 0; i < 3; i++) {
+        if (rc[i] == BNC_STORE_DEAD) {
+            bnc_ctl_store_dead("collect garbage");
+            return BNC_CTL_EXIT_FAIL; /* exit status 75: see bnc_ctl_store_dead */
+        }
+        if (rc[i] != BNC_STORE_OK) {
+            bnc_ctl_errx("gc of %s failed (store code %d)", what[i], rc[i]);
+            return BNC_CTL_EXIT_FAIL;
+        }
+        printf("%zu %s removed\n", count[i], what[i]);
+    }
     return BNC_CTL_EXIT_OK;
 }

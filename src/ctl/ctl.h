@@ -116,6 +116,7 @@ int bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_stats(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_verify(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_token.c */
 int bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);

@@ -554,6 +554,10 @@ run db stats
 expect "db stats" 0 '.'
 run db verify
 expect "db verify" 0 'verified: OK'
+run db gc
+expect "db gc" 0 '^[0-9]+ expired refresh-token families removed$'
+run db gc extra
+expect "db gc takes no argument" 2 '' "superfluous argument"
 run db backup "$tmp/backup"
 expect "db backup" 0 "written to $tmp/backup"
 ls "$tmp/backup"/*.db >/dev/null 2>&1 && ok || bad "backup has no .db files: $(ls "$tmp/backup")"
