@@ -69,6 +69,9 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--device", BNC_CTL_O_DEVICE, 1},
     {"--user", BNC_CTL_O_USER, 1},
     {"--quiet", BNC_CTL_O_QUIET, 0},
+    {"--alg", BNC_CTL_O_ALG, 1},
+    {"--kid", BNC_CTL_O_KID, 1},
+    {"--out", BNC_CTL_O_OUT, 1},
     {"--tokens", BNC_CTL_O_TOKENS, 0},
     {NULL, 0, 0}
 };
@@ -142,11 +145,27 @@ static const struct bnc_ctl_verb bnc_ctl_session_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+static const struct bnc_ctl_verb bnc_ctl_jwt_verbs[] = {
+    {"keygen", "--alg ES256|RS256|EdDSA|HS256|... [--kid K] [--out FILE]"
+               " [--quiet]",
+     "write a new signing key (mode 0600, never over a file)",
+     0, 0, BNC_CTL_O_ALG | BNC_CTL_O_KID | BNC_CTL_O_OUT | BNC_CTL_O_QUIET,
+     bnc_ctl_jwt_keygen},
+    {"jwks", "[FILE...] [--alg RS256|PS256|...]",
+     "print the public JWKS of the [jwt] verifying keys or of FILEs",
+     0, BNC_CTL_ARGS_MAX, BNC_CTL_O_ALG, bnc_ctl_jwt_jwks},
+    {"revoke", "JTI [--expires 1d|DATE] [--quiet]",
+     "deny a JWT by its jti until it has expired anyway",
+     1, 1, BNC_CTL_O_EXPIRES | BNC_CTL_O_QUIET, bnc_ctl_jwt_revoke},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"user", bnc_ctl_user_verbs},
     {"group", bnc_ctl_group_verbs},
     {"token", bnc_ctl_token_verbs},
     {"session", bnc_ctl_session_verbs},
+    {"jwt", bnc_ctl_jwt_verbs},
     {"db", bnc_ctl_db_verbs},
     {NULL, NULL}
 };
@@ -530,10 +549,16 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_LABEL:
         case BNC_CTL_O_EXPIRES:
         case BNC_CTL_O_DEVICE:
-        case BNC_CTL_O_USER: {
+        case BNC_CTL_O_USER:
+        case BNC_CTL_O_ALG:
+        case BNC_CTL_O_KID:
+        case BNC_CTL_O_OUT: {
             const char **slot = od->bit == BNC_CTL_O_LABEL     ? &a->label
                                 : od->bit == BNC_CTL_O_EXPIRES ? &a->expires
                                 : od->bit == BNC_CTL_O_DEVICE  ? &a->device
+                                : od->bit == BNC_CTL_O_ALG     ? &a->alg
+                                : od->bit == BNC_CTL_O_KID     ? &a->kid
+                                : od->bit == BNC_CTL_O_OUT     ? &a->out
                                                                : &a->user;
 
             if (*slot != NULL) {

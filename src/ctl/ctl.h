@@ -43,7 +43,10 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
     BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
-    BNC_CTL_O_TOKENS = 1u << 14     /* --tokens (user logout-all) */
+    BNC_CTL_O_ALG = 1u << 14,       /* --alg ES256 (jwt) */
+    BNC_CTL_O_KID = 1u << 15,       /* --kid K (jwt keygen) */
+    BNC_CTL_O_OUT = 1u << 16,       /* --out FILE (jwt keygen) */
+    BNC_CTL_O_TOKENS = 1u << 17     /* --tokens (user logout-all) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -69,7 +72,11 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
-    int tokens;             /* --tokens */
+    /* jwt */
+    const char *alg;        /* --alg */
+    const char *kid;        /* --kid */
+    const char *out;        /* --out */
+    int tokens;             /* --tokens (user logout-all) */
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -121,6 +128,13 @@ int bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* --expires of token create, shared by jwt revoke: a lifetime ("30d")
+ * from now or a UTC date; prints its own error. 0 or -1. */
+int bnc_ctl_token_expires(const char *s, int64_t now, int64_t *out);
+/* cmd_jwt.c */
+int bnc_ctl_jwt_keygen(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_jwt_jwks(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_jwt_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_session.c */
 int bnc_ctl_session_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);

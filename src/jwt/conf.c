@@ -123,6 +123,7 @@ bnc_jwt_conf_load(const struct bnc_conf *c, struct bnc_conf_section *s,
     char **verifying = NULL;
     uint64_t leeway = 0, acc = 300, ref = 86400, maxlen = 8192;
     struct bnc_err err;
+    size_t errors0 = d->nerrors;
     int rc = 0;
 
     rc |= bnc_conf_get_str(c, s, "algorithm", alg, &alg, d);
@@ -146,6 +147,8 @@ bnc_jwt_conf_load(const struct bnc_conf *c, struct bnc_conf_section *s,
     rc |= bnc_conf_get_u64(c, s, "max_length", 8192, 512, 65536, &maxlen, d);
     if (s != NULL)
         bnc_conf_check_unused(c, s, d);
+    if (d->nerrors > errors0)
+        rc = -1;
     jc->algorithm = bnc_jwt_alg_parse(alg);
     if (jc->algorithm == BNC_JWT_ALG_NONE) {
         bnc_diag_error(d, c->file, bnc_jwt_conf_line(s, "algorithm"),

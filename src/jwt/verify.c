@@ -82,7 +82,8 @@ bnc_jwt_part_json(const char *part, size_t len, const char *what,
                             "%s is not valid base64url", what);
     /* Duplicate names are how two parsers are made to disagree (RFC 7515
      * 4, RFC 8725 3.1); jansson already refuses \u0000. */
-    *obj = json_loadb((const char *)out, n, JSON_REJECT_DUPLICATES, &je);
+    *obj = json_loadb((const char *)out, n,
+                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (*obj == NULL)
         return bnc_jwt_fail(BNC_JWT_MALFORMED, why, whylen,
                             "%s is not valid JSON (%s)", what,
@@ -135,14 +136,13 @@ bnc_jwt_aud_ok(json_t *aud, const char *want)
         return strcmp(json_string_value(aud), want) == 0;
     if (!json_is_array(aud))
         return 0;
-    for (i = 0; i < json_array_size(aud); i++) {
-        json_t *a = json_array_get(aud, i);
-
-        if (!json_is_string(a))
-            return 0; /* a malformed list is refused as a whole */
-        if (strcmp(json_string_value(a), want) == 0)
+    /* A malformed list is refused as a whole, wherever the bad item is. */
+    for (i = 0; i < json_array_size(aud); i++)
+        if (!json_is_string(json_array_get(aud, i)))
+            return 0;
+    for (i = 0; i < json_array_size(aud); i++)
+        if (strcmp(json_string_value(json_array_get(aud, i)), want) == 0)
             return 1;
-    }
     return 0;
 }
 
