@@ -9,6 +9,8 @@
 
 #include "ctl/ctl.h"
 #include "store/jwt.h"
+#include "util/str.h"
+#include "metrics/metrics.h"
 
 /* 0 if path is missing or an empty directory, 1 if it holds a Berkeley DB
  * environment (DB_CONFIG, written when a store is created), 2 if it holds
@@ -168,6 +170,11 @@ bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     rc[0] = bnc_store_session_gc(ctx->store, now, &count[0]);
     rc[1] = bnc_store_jwt_deny_gc(ctx->store, now, &count[1]);
     rc[2] = bnc_store_jwt_family_gc(ctx->store, now, &count[2]);
+    bnc_strlcpy(ctx->audit_target, bnc_store_path(ctx->store),
+                sizeof(ctx->audit_target));
+    snprintf(ctx->audit_detail, sizeof(ctx->audit_detail),
+             "sessions=%zu jti=%zu families=%zu", count[0], count[1],
+             count[2]);
     for (i = 0; i < 3; i++) {
         if (rc[i] == BNC_STORE_DEAD) {
             bnc_ctl_store_dead("collect garbage");
@@ -179,5 +186,29 @@ bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         }
         printf("%zu %s removed\n", count[i], what[i]);
     }
+    return BNC_CTL_EXIT_OK;
+}
+
+/* Prints the shared counters (metrics.shm in the store directory) in the
+ * Prometheus text format, as GET /auth/metrics serves them. Reads the
+ * file only: the store itself is not opened. */
+int
+bnc_ctl_db_metrics(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    struct bnc_buf out;
+    struct bnc_err err;
+
+    (void)a;
+    if (bnc_ctl_conf(ctx) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    if (bnc_metrics_open(ctx->conf->store_path, BNC_METRICS_RO, &err) != 0) {
+        bnc_ctl_errx("metrics: %s", err.msg);
+        return BNC_CTL_EXIT_FAIL;
+    }
+    bnc_buf_init(&out);
+    bnc_metrics_render(&out);
+    bnc_metrics_close();
+    fputs(bnc_buf_str(&out), stdout);
+    bnc_buf_cleanup(&out);
     return BNC_CTL_EXIT_OK;
 }

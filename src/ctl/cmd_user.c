@@ -494,6 +494,8 @@ bnc_ctl_user_logout_all(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     memset(&e, 0, sizeof(e));
     e.now = bnc_ctl_now();
     e.tokens = a->tokens;
+    bnc_strlcpy(ctx->audit_detail, a->tokens ? "tokens=yes" : "tokens=no",
+                sizeof(ctx->audit_detail));
     src = bnc_store_user_modify(ctx->store, name, bnc_ctl_edit_logout_all, &e,
                                 BNC_STORE_SYNC);
     if (src != BNC_STORE_OK)
