@@ -247,14 +247,19 @@ bnc_jwt_jwk_ec(json_t *jwk, enum bnc_jwt_alg alg)
     OSSL_PARAM_BLD *bld = NULL;
     EVP_PKEY *pkey = NULL;
 
-    x = bnc_jwt_jwk_b64(jwk, "x", ai->coord_len, &xl);
-    y = bnc_jwt_jwk_b64(jwk, "y", ai->coord_len, &yl);
-    if (x == NULL || y == NULL)
+    /* RFC 7518 6.2.1.2 wants full-length coordinates; PyJWT before 2.8
+     * writes them without leading zeros, so shorter ones are padded (same
+     * integer), longer ones refused. */
+    x = bnc_jwt_jwk_b64(jwk, "x", 0, &xl);
+    y = bnc_jwt_jwk_b64(jwk, "y", 0, &yl);
+    if (x == NULL || y == NULL || xl > ai->coord_len || yl > ai->coord_len)
         goto out;
     /* Uncompressed point; OpenSSL refuses one that is not on the curve. */
+    memset(pt, 0, sizeof(pt));
     pt[0] = 0x04;
-    memcpy(pt + 1, x, xl);
-    memcpy(pt + 1 + xl, y, yl);
+    memcpy(pt + 1 + ai->coord_len - xl, x, xl);
+    memcpy(pt + 1 + 2 * ai->coord_len - yl, y, yl);
+    xl = yl = ai->coord_len;
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL ||
         OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,

@@ -341,9 +341,12 @@ bnc_jwt_user(struct bnc_jwt_scheme *j, json_t *claims, struct bnc_user *u,
     else if (json_is_real(iatj))
         iat = (int64_t)json_real_value(iatj);
     /* Log out everywhere (or a password change, a disable): whatever was
-     * issued before not_before is void; a token older than the account
-     * was made for an earlier user with the same id or name. */
-    if (iat < u->not_before || iat < u->created) {
+     * issued before not_before is void. Ids are never reused, but a name
+     * is: by name, a token older than the account was made for an earlier
+     * user. (Not by id: users imported from Django keep their ids and
+     * their tokens, issued before the import.) */
+    if (iat < u->not_before ||
+        (j->jc->user_id_is_name && iat < u->created)) {
         bnc_result_reason(res, "jwt: token of user %s issued before %s",
                           u->name, iat < u->not_before ? "not_before"
                                                        : "the account");
