@@ -46,7 +46,9 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_ALG = 1u << 14,       /* --alg ES256 (jwt) */
     BNC_CTL_O_KID = 1u << 15,       /* --kid K (jwt keygen) */
     BNC_CTL_O_OUT = 1u << 16,       /* --out FILE (jwt keygen) */
-    BNC_CTL_O_TOKENS = 1u << 17     /* --tokens (user logout-all) */
+    BNC_CTL_O_TOKENS = 1u << 17,    /* --tokens (user logout-all) */
+    BNC_CTL_O_NETWORK = 1u << 18,   /* --network CIDR (ban clear) */
+    BNC_CTL_O_ALL = 1u << 19        /* --all (ban clear) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -77,6 +79,9 @@ struct bnc_ctl_args {
     const char *kid;        /* --kid */
     const char *out;        /* --out */
     int tokens;             /* --tokens (user logout-all) */
+    /* ban clear */
+    const char *network;    /* --network */
+    int all;                /* --all */
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -163,6 +168,10 @@ int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* Ends every session of user (store open), printing how many; a failure
  * is a warning (not_before voids them anyway). 0 or -1. */
 int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
+
+/* cmd_ban.c: the brute-force throttle's counters and bans */
+int bnc_ctl_ban_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */

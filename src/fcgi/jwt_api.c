@@ -586,10 +586,24 @@ bnc_jwt_api_obtain(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
     }
     /* The login endpoint's check: same cache policy, enumeration defences
      * and throttling. */
-    verdict = bnc_pwcheck_verify_user(bnc_runtime_pwcheck(rt), fu->value,
-                                      fp->value, fp->vlen, &res, &u);
+    verdict = bnc_pwcheck_verify_user(bnc_runtime_pwcheck(rt), req,
+                                      fu->value, fp->value, fp->vlen, &res,
+                                      &u);
+    if (verdict == BNC_DENY && res.status == 429) {
+        /* A banned name or network: refused before any hash, whatever
+         * the password (DRF's throttled answer, as at /auth/login). */
+        char secs[16];
+
+        bnc_jwt_api_reason(d, "obtain refused: %s", res.reason);
+        d->retry_after = res.retry_after;
+        snprintf(secs, sizeof(secs), "%u", res.retry_after);
+        bnc_jwt_api_fail(rt, resp, d, 429,
+                         res.detail ? res.detail : "Request was throttled.",
+                         res.code ? res.code : "throttled");
+        bnc_response_header(resp, "Retry-After", secs);
+        goto out;
+    }
     if (verdict == BNC_DENY && res.status != 0 && res.status != 401) {
-        /* Refused before the password was looked at (throttled ...). */
         bnc_jwt_api_reason(d, "obtain refused: %s", res.reason);
         bnc_jwt_api_fail(rt, resp, d, res.status,
                          res.detail ? res.detail : BNC_JWT_API_NO_ACCOUNT,
