@@ -35,6 +35,7 @@ static struct bnc_runtime *bnc_t_rt;     /* rotate_refresh = yes */
 static struct bnc_runtime *bnc_t_rt_nor; /* rotate_refresh = no */
 static struct bnc_runtime *bnc_t_rt_nojwt;
 static uint32_t bnc_t_alice_id;
+static const char *bnc_t_addr = "REMOTE_ADDR=192.0.2.9";
 
 /* ---- harness --------------------------------------------------------- */
 
@@ -200,7 +201,7 @@ bnc_t_run(struct bnc_runtime *rt, const char *method, const char *uri,
     env[n++] = (char *)"FCGI_ROLE=RESPONDER";
     env[n++] = m;
     env[n++] = u;
-    env[n++] = (char *)"REMOTE_ADDR=192.0.2.9";
+    env[n++] = (char *)bnc_t_addr;
     env[n++] = (char *)"HTTP_HOST=example.org";
     if (body != NULL) {
         snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu", tb.len);
@@ -715,6 +716,35 @@ test_users(void)
     bnc_t_add("dis", 1);
 }
 
+/* The obtain endpoint shares the login's brute-force throttle ([throttle]
+ * defaults: 5 failures for one name): the sixth try is a 429 with
+ * Retry-After before any hash, even with the right password. */
+static void
+test_obtain_throttled(void)
+{
+    struct bnc_t_res r;
+    int i;
+
+    bnc_t_add("victim", 0);
+    bnc_t_addr = "REMOTE_ADDR=198.51.100.7";
+    for (i = 0; i < 5; i++) {
+        bnc_t_run(bnc_t_rt, "POST", "/auth/token", NULL,
+                  "{\"username\": \"victim\", \"password\": \"wrong-pw\"}",
+                  &r);
+        CU_ASSERT_EQUAL(r.status, 401);
+        bnc_t_res_free(&r);
+    }
+    bnc_t_run(bnc_t_rt, "POST", "/auth/token", NULL,
+              "{\"username\": \"victim\", \"password\": \"" BNC_T_PW "\"}",
+              &r);
+    CU_ASSERT_EQUAL(r.status, 429);
+    CU_ASSERT_STRING_EQUAL(bnc_t_str(&r, "code"), "throttled");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\r\nRetry-After: "));
+    CU_ASSERT_PTR_NULL(json_object_get(r.json, "access"));
+    bnc_t_res_free(&r);
+    bnc_t_addr = "REMOTE_ADDR=192.0.2.9";
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_users", test_users},
     {"test_obtain", test_obtain},
@@ -722,6 +752,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_refresh_without_rotation", test_refresh_without_rotation},
     {"test_refresh_refusals", test_refresh_refusals},
     {"test_verify", test_verify},
+    {"test_obtain_throttled", test_obtain_throttled},
     {NULL, NULL},
 };
 
