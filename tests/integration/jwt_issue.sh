@@ -77,6 +77,10 @@ write_conf() {
         for line in "$@"; do
             printf '%s\n' "$line"
         done
+        # Every client here is 127.0.0.1, and the cases fail many
+        # credentials on purpose: the network must not get banned. The
+        # throttle itself is checked over FastCGI with another address.
+        printf '\n[throttle]\ntrusted = 127.0.0.0/8\n'
         printf '\n[rules]\n/auth/ = anonymous\n/app/ = authenticated\n'
     } >"$file"
     chmod 644 "$file"
@@ -528,17 +532,19 @@ check_file_contains "authnz: the decision log shows the issue" \
 
 # ---- straight over FastCGI: EdDSA, RS256, HS256, no rotation ---------------
 note "--- FastCGI (bouncer --listen): other algorithms, PyJWT and simplejwt ---"
-# fcgi_post PATH JSON: one Responder request; sets S and B.
+# fcgi_post PATH JSON [METHOD]: one Responder request from $FCGI_ADDR (else
+# 127.0.0.1); sets S, H and B.
 fcgi_post() {
     local out
     printf '%s' "$2" >"$T/fcgi-body"
     out=$("$BIN_FCGI" --connect "127.0.0.1:$FPORT" --role responder \
         -p REQUEST_METHOD="${3:-POST}" -p REQUEST_URI="$1" -p HTTP_HOST=t \
-        -p REMOTE_ADDR=127.0.0.1 -p CONTENT_TYPE=application/json \
+        -p REMOTE_ADDR="${FCGI_ADDR:-127.0.0.1}" -p CONTENT_TYPE=application/json \
         -p CONTENT_LENGTH="$(wc -c <"$T/fcgi-body")" --stdin "$T/fcgi-body" |
         tr -d '\r')
     S=$(printf '%s\n' "$out" | sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n 1)
     B=$(printf '%s\n' "$out" | sed '1,/^$/d')
+    H=$(printf '%s\n' "$out" | sed '/^$/q')
 }
 # direct NAME ALG KEY ROTATE: starts bouncer on its own config; sets FPID.
 FPID=
@@ -633,6 +639,20 @@ fcgi_post /auth/token/revoke "$(json_body refresh "$REF")"
 check_eq "no rotation: revoke" "200 {}" "$S $B"
 fcgi_post /auth/token/refresh "$(json_body refresh "$REF")"
 check_eq "no rotation: a revoked refresh token is refused" 401 "$S"
+# The obtain endpoint shares the login's brute-force throttle: from an
+# untrusted address, the sixth try for one name is a 429 with Retry-After,
+# even with the right password.
+FCGI_ADDR=198.51.100.7
+for i in 1 2 3 4 5; do
+    fcgi_post /auth/token "$(json_body username carol password "wrong-$i")"
+done
+check_eq "throttle: five wrong passwords" 401 "$S"
+fcgi_post /auth/token "$(json_body username carol password "$CAROL_PW")"
+check_eq "throttle: the sixth try, right password: 429" 429 "$S"
+check_eq "throttle: DRF's code" throttled "$(json_field code)"
+check_match "throttle: Retry-After" "$(header Retry-After)" '^[0-9]+$'
+check_eq "throttle: no token" "" "$(json_field access)"
+FCGI_ADDR=
 bnc_stop_pid "$FPID" 5
 no_leaks "$T/log/direct.log" "FastCGI decision log"
 
