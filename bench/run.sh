@@ -110,6 +110,12 @@ CONF=$TMP/cached.conf
 CONF0=$TMP/nocache.conf
 write_conf "$CONF" "cache_ttl = 60"
 write_conf "$CONF0" "cache_ttl = 0"
+# The same cached decision without the audit line (level warn filters it)
+# and without the shared metrics: what those two cost.
+CONFQ=$TMP/quiet.conf
+write_conf "$CONFQ" "cache_ttl = 60"
+sed -i 's/^level = info$/level = warn/' "$CONFQ"
+printf '\n[metrics]\nenabled = no\n' >>"$CONFQ"
 
 if ! "$CTL" -c "$CONF" db init >"$TMP/ctl.log" 2>&1 ||
     ! printf 'pw\n' | "$CTL" -c "$CONF" user add bench --password-stdin \
@@ -140,6 +146,8 @@ start "bouncer (cache)" "$TMP/b.sock" "$TMP/bouncer.err" \
     "$BOUNCER" -c "$CONF" --threads 1
 start "bouncer (no cache)" "$TMP/b0.sock" "$TMP/bouncer0.err" \
     "$BOUNCER" -c "$CONF0" --threads 1
+start "bouncer (cache, no audit/metrics)" "$TMP/bq.sock" "$TMP/bouncerq.err" \
+    "$BOUNCER" -c "$CONFQ" --threads 1
 
 PARAMS=(-p REQUEST_METHOD=GET -p REQUEST_URI=/private/index.html
     -p REMOTE_ADDR=127.0.0.1 -p REMOTE_PORT=50000 -p SERVER_NAME=localhost
@@ -158,6 +166,8 @@ bench() {
 # Warm-up: page cache, Berkeley DB cache, the credential cache.
 "$CLIENT" --bench --connect "unix:$TMP/noop.sock" --requests 500 "${PARAMS[@]}" >/dev/null 2>&1
 "$CLIENT" --bench --connect "unix:$TMP/b.sock" --requests 500 "${PARAMS[@]}" \
+    -p "HTTP_AUTHORIZATION=$AUTH" >/dev/null 2>&1
+"$CLIENT" --bench --connect "unix:$TMP/bq.sock" --requests 500 "${PARAMS[@]}" \
     -p "HTTP_AUTHORIZATION=$AUTH" >/dev/null 2>&1
 
 # Size the Argon2id run to about 3 s on this machine (20..200 requests).
@@ -451,6 +461,7 @@ log "direct FastCGI: $REPS rounds (floor/cached/401${TOK:+/token}${SESS:+/sessio
 for r in $(seq "$REPS"); do
     bench floor "$TMP/noop.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
     bench cached "$TMP/b.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
+    bench quiet "$TMP/bq.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
     bench argon2 "$TMP/b0.sock" 200 "$NARGON" -p "HTTP_AUTHORIZATION=$AUTH"
     bench anon "$TMP/b.sock" 401 "$NFAST"
     if [ -n "$TOK" ]; then
@@ -669,6 +680,7 @@ mkdir -p "$OUT"
     printf '%-38s %10.0f %9.1f %8s %8s %7s  %s\n' "floor: noop-authorizer" \
         "$frate" "$fus" "$fp50" "$fp99" "$ferr" "1.00x"
     for k in cached:"bouncer Basic, cached credential" \
+        quiet:"  same, no audit line, no metrics" \
         argon2:"bouncer Basic, Argon2id every time" \
         anon:"bouncer 401, no credentials"; do
         key=${k%%:*}
@@ -682,6 +694,10 @@ mkdir -p "$OUT"
     awk -v a="$us" -v b="$fus" 'BEGIN { if (b > 0) printf "bouncer (Basic, cached) costs %.2fx the floor per request (%.1f us more).\n", a / b, a - b }'
     read -r rate us _ _ _ < <(stat_direct argon2)
     awk -v a="$us" -v b="$fus" 'BEGIN { if (b > 0) printf "bouncer (Basic, Argon2id, cache off) costs %.2fx the floor per request.\n", a / b }'
+    read -r _ cus cp50 _ _ < <(stat_direct cached)
+    read -r _ qus qp50 _ _ < <(stat_direct quiet)
+    awk -v a="$cus" -v b="$qus" -v c="$cp50" -v d="$qp50" 'BEGIN { if (b > 0 && d > 0)
+        printf "audit line + shared metrics on a cached Basic decision: %.3fx (%+.1f us/req; p50 %.3fx).\n", a / b, a - b, c / d }'
     echo
     if [ -n "$TOK" ]; then
         dbmb=$(du -cb "$T1M_DIR"/store/*.db 2>/dev/null | tail -n 1 |

@@ -20,6 +20,7 @@
 #include "fcgi/responder.h"
 #include "fcgi/response.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "runtime.h"
 #include "store/store.h"
 #include "util/str.h"
@@ -73,6 +74,11 @@ bnc_main_log(const struct bnc_request *req, const struct bnc_decision *d,
     ld.reason = d->reason;
     ld.micros = bnc_request_elapsed_us(req);
     bnc_log_decision_format(&ld, line);
+    bnc_metrics_decision(d->scheme, d->outcome == BNC_OUT_ALLOW ? BNC_MET_ALLOW
+                                    : d->outcome == BNC_OUT_ERROR
+                                        ? BNC_MET_ERROR
+                                        : BNC_MET_DENY,
+                         d->status, ld.micros);
 }
 
 static void
@@ -145,8 +151,12 @@ bnc_main_build(const char *path, struct bnc_store *store)
 static void
 bnc_main_reload(void)
 {
-    struct bnc_runtime *rt = bnc_main_build(bnc_main_conf_path, bnc_main_store);
+    struct bnc_runtime *rt;
 
+    /* logrotate renamed the files: reopen them even if the new config
+     * turns out to be bad. */
+    bnc_log_reopen();
+    rt = bnc_main_build(bnc_main_conf_path, bnc_main_store);
     if (rt == NULL) {
         bnc_log(BNC_LOG_ERR, "reload failed: keeping the running configuration");
         return;
@@ -173,8 +183,10 @@ bnc_main_recover(void)
     struct bnc_err err;
 
     bnc_err_clear(&err);
-    if (bnc_store_recover(bnc_main_store, &err) == 0)
+    if (bnc_store_recover(bnc_main_store, &err) == 0) {
+        bnc_metrics_count(BNC_MET_STORE_RECOVERY);
         return 0;
+    }
     bnc_log(BNC_LOG_ERR, "%s; exiting so that a fresh process starts",
             err.msg);
     return -1;
@@ -308,6 +320,12 @@ main(int argc, char **argv)
     }
     bnc_runtime_install(rt);
     json_object_seed(0);
+    /* Counters shared with every bouncer process of the store. */
+    if (rt->conf->metrics_enabled &&
+        bnc_metrics_open(bnc_store_path(bnc_main_store), BNC_METRICS_RW,
+                         &err) != 0)
+        bnc_log(BNC_LOG_WARN, "metrics: %s; counting for this process only",
+                err.msg);
 
     memset(&lo, 0, sizeof(lo));
     lo.listen = listen;
@@ -326,6 +344,7 @@ main(int argc, char **argv)
         status = bnc_loop_run(&lo);
     }
     bnc_runtime_install(NULL);
+    bnc_metrics_close();
     bnc_store_close(bnc_main_store);
     if (!cgi)
         bnc_log(BNC_LOG_INFO, "bouncer stopped (status %d)", status);

@@ -14,6 +14,7 @@
 #include "crypto/ct.h"
 #include "crypto/digest.h"
 #include "crypto/rand.h"
+#include "metrics/metrics.h"
 #include "util/mem.h"
 
 #define BNC_CREDCACHE_KEY_LEN 32
@@ -137,6 +138,10 @@ bnc_credcache_hit(struct bnc_credcache *c, const char *user,
         pthread_mutex_lock(&c->cc_lock);
         c->cc_misses++;
         pthread_mutex_unlock(&c->cc_lock);
+        /* A disabled cache (the login endpoint's, cache_size = 0) is not
+         * a cache that missed: the metrics leave it out. */
+        if (c->cc_capacity != 0)
+            bnc_metrics_count(BNC_MET_CACHE_MISS);
         return 0;
     }
     /* The MAC is computed outside the lock; only the probe is serialised. */
@@ -165,6 +170,7 @@ bnc_credcache_hit(struct bnc_credcache *c, const char *user,
         c->cc_misses++;
     pthread_mutex_unlock(&c->cc_lock);
     bnc_memzero(tag, sizeof tag);
+    bnc_metrics_count(hit ? BNC_MET_CACHE_HIT : BNC_MET_CACHE_MISS);
     return hit;
 }
 

@@ -238,6 +238,12 @@ bnc_csrf_origin_ok(const struct bnc_session_conf *c,
     return 0;
 }
 
+static size_t
+bnc_csrf_min(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
 /* Django's _check_referer for HTTPS requests without Origin. */
 static int
 bnc_csrf_referer(const struct bnc_session_conf *c,
@@ -269,8 +275,10 @@ bnc_csrf_referer(const struct bnc_session_conf *c,
                                &thl) == 0 &&
             thl == hlen && strncasecmp(th, host, hlen) == 0)
             return 0;
-    snprintf(reason, sz, "Referer checking failed - %.120s does not match "
-             "any trusted origins.", ref);
+    /* Without its query: a Referer can carry ?token=... into the log. */
+    snprintf(reason, sz, "Referer checking failed - %.*s does not match "
+             "any trusted origins.", (int)bnc_csrf_min(strcspn(ref, "?#"), 120),
+             ref);
     return -1;
 }
 

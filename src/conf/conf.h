@@ -47,7 +47,10 @@ struct bnc_conf {
     int rehash;                     /* re-hash legacy formats on login; default yes */
 
     /* [log] */
-    struct bnc_log_opts log;        /* target, level, format, facility */
+    struct bnc_log_opts log;        /* target, level, format, facility, audit */
+
+    /* [metrics] */
+    int metrics_enabled;            /* enabled: shared counters, /auth/metrics */
 
     /* [rules] */
     struct bnc_rules *rules;        /* default: "/ = authenticated" */

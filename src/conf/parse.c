@@ -36,7 +36,7 @@
 
 #define BNC_CONF_SCHEME_LIST "basic, token, session, jwt, ip, oauth2, plugin"
 #define BNC_CONF_SECTION_LIST \
-    "store, auth, passwords, log, rules, " BNC_CONF_SCHEME_LIST
+    "store, auth, passwords, log, metrics, rules, " BNC_CONF_SCHEME_LIST
 
 static const char *const bnc_conf_schemes[] = {
     "basic", "token", "session", "jwt", "ip", "oauth2", "plugin", NULL
@@ -668,6 +668,18 @@ bnc_conf_set_rehash(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e)
     return 0;
 }
 
+static int
+bnc_conf_set_metrics_enabled(struct bnc_conf_ctx *x,
+                             const struct bnc_conf_entry *e)
+{
+    if (bnc_parse_bool(e->value, &x->c->metrics_enabled) != 0) {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "enabled: expected yes or no, got '%s'", e->value);
+        return -1;
+    }
+    return 0;
+}
+
 /* value is one of names[] (case-insensitive): its index, else -1 + error. */
 static int
 bnc_conf_choice(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e,
@@ -684,15 +696,46 @@ bnc_conf_choice(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e,
     return -1;
 }
 
+/* stderr, syslog or file:/absolute/path (the path stays in the entry). */
+static int
+bnc_conf_log_sink(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e,
+                  enum bnc_log_target *t, const char **file)
+{
+    if (strncmp(e->value, "file:", 5) == 0) {
+        if (e->value[5] != '/') {
+            bnc_diag_error(x->d, x->file, e->line,
+                           "%s: file: needs an absolute path, got '%s'",
+                           e->key, e->value);
+            return -1;
+        }
+        *t = BNC_LOG_FILE;
+        *file = e->value + 5;
+        return 0;
+    }
+    if (bnc_str_ieq(e->value, "stderr") || bnc_str_ieq(e->value, "syslog")) {
+        *t = bnc_str_ieq(e->value, "stderr") ? BNC_LOG_STDERR : BNC_LOG_SYSLOG;
+        *file = NULL;
+        return 0;
+    }
+    bnc_diag_error(x->d, x->file, e->line,
+                   "%s: expected one of stderr, syslog, file:/PATH, got '%s'",
+                   e->key, e->value);
+    return -1;
+}
+
 static int
 bnc_conf_set_log_target(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e)
 {
-    static const char *const names[] = {"stderr", "syslog", NULL};
-    int i = bnc_conf_choice(x, e, names, "stderr, syslog");
+    return bnc_conf_log_sink(x, e, &x->c->log.target, &x->c->log.file);
+}
 
-    if (i < 0)
+/* Decision and admin lines: their own sink (default: with the rest). */
+static int
+bnc_conf_set_log_audit(struct bnc_conf_ctx *x, const struct bnc_conf_entry *e)
+{
+    if (bnc_conf_log_sink(x, e, &x->c->log.audit, &x->c->log.audit_file) != 0)
         return -1;
-    x->c->log.target = i == 0 ? BNC_LOG_STDERR : BNC_LOG_SYSLOG;
+    x->c->log.audit_set = 1;
     return 0;
 }
 
@@ -768,6 +811,11 @@ static const struct bnc_conf_directive bnc_conf_log_dirs[] = {
     {"level", bnc_conf_set_log_level},
     {"format", bnc_conf_set_log_format},
     {"facility", bnc_conf_set_log_facility},
+    {"audit", bnc_conf_set_log_audit},
+    {NULL, NULL}
+};
+static const struct bnc_conf_directive bnc_conf_metrics_dirs[] = {
+    {"enabled", bnc_conf_set_metrics_enabled},
     {NULL, NULL}
 };
 
@@ -780,7 +828,8 @@ static const struct {
     {"auth", bnc_conf_auth_dirs, "schemes, realm, trusted_proxies, device_header"},
     {"passwords", bnc_conf_passwords_dirs,
      "argon2_memory, argon2_time, argon2_parallelism, rehash"},
-    {"log", bnc_conf_log_dirs, "target, level, format, facility"},
+    {"log", bnc_conf_log_dirs, "target, level, format, facility, audit"},
+    {"metrics", bnc_conf_metrics_dirs, "enabled"},
 };
 #define BNC_CONF_NCORE (sizeof(bnc_conf_core) / sizeof(bnc_conf_core[0]))
 
@@ -809,6 +858,7 @@ bnc_conf_defaults(struct bnc_conf *c)
     c->log.format = BNC_LOG_LOGFMT;
     c->log.facility = LOG_AUTHPRIV;
     c->log.ident = "bouncer";
+    c->metrics_enabled = 1;
     c->rules = bnc_rules_new();
 }
 

@@ -113,6 +113,8 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
      0, 0, 0, bnc_ctl_db_verify},
     {"backup", "DIR", "hot backup into DIR (new or empty)",
      1, 1, 0, bnc_ctl_db_backup},
+    {"metrics", "", "print the shared counters (Prometheus text format)",
+     0, 0, 0, bnc_ctl_db_metrics},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -252,6 +254,8 @@ bnc_ctl_conf(struct bnc_ctl *ctx)
     lo.target = BNC_LOG_STDERR;
     lo.level = BNC_LOG_WARN;
     lo.ident = "bouncerctl";
+    lo.file = NULL;
+    bnc_ctl_audit_setup(&lo, ctx->conf);
     bnc_log_setup(&lo);
     return ctx->conf;
 }
@@ -645,6 +649,7 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     snprintf(cmd, sizeof(cmd), "%s %s", n->name, v->name);
     a.cmd = cmd;
     rc = v->run(ctx, &a);
+    bnc_ctl_dispatch_audit(ctx, &a, rc);
 out:
     bnc_ctl_args_cleanup(&a);
     return rc;

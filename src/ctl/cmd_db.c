@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "ctl/ctl.h"
+#include "metrics/metrics.h"
 
 /* 0 if path is missing or an empty directory, 1 if it holds a Berkeley DB
  * environment (DB_CONFIG, written when a store is created), 2 if it holds
@@ -143,5 +144,29 @@ bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         return BNC_CTL_EXIT_FAIL;
     }
     printf("backup of %s written to %s\n", bnc_store_path(ctx->store), dir);
+    return BNC_CTL_EXIT_OK;
+}
+
+/* Prints the shared counters (metrics.shm in the store directory) in the
+ * Prometheus text format, as GET /auth/metrics serves them. Reads the
+ * file only: the store itself is not opened. */
+int
+bnc_ctl_db_metrics(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    struct bnc_buf out;
+    struct bnc_err err;
+
+    (void)a;
+    if (bnc_ctl_conf(ctx) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    if (bnc_metrics_open(ctx->conf->store_path, BNC_METRICS_RO, &err) != 0) {
+        bnc_ctl_errx("metrics: %s", err.msg);
+        return BNC_CTL_EXIT_FAIL;
+    }
+    bnc_buf_init(&out);
+    bnc_metrics_render(&out);
+    bnc_metrics_close();
+    fputs(bnc_buf_str(&out), stdout);
+    bnc_buf_cleanup(&out);
     return BNC_CTL_EXIT_OK;
 }

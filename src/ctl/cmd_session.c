@@ -259,6 +259,8 @@ bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         rc = BNC_CTL_EXIT_USAGE;
         goto out;
     }
+    if (a->npos == 1) /* checked above: an id, not a cookie value */
+        bnc_strlcpy(ctx->audit_target, a->pos[0], sizeof(ctx->audit_target));
     if (bnc_ctl_store(ctx, 0) == NULL)
         goto out;
     if (a->npos == 1) {
@@ -295,6 +297,7 @@ bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         rc = bnc_ctl_session_store_failed(src, "revoke the sessions");
         goto out;
     }
+    snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "count=%zu", count);
     printf("%zu session%s of user %s revoked\n", count,
            count == 1 ? "" : "s", bnc_ctl_vis(&vis, a->user));
     rc = BNC_CTL_EXIT_OK;

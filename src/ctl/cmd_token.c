@@ -355,6 +355,7 @@ bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         rc = bnc_ctl_token_store_failed(src, "store the token");
         goto out;
     }
+    snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "id=%s", t.id);
     if (a->quiet) {
         printf("%s\n", key);
     } else {
@@ -582,6 +583,8 @@ bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         rc = BNC_CTL_EXIT_USAGE;
         goto out;
     }
+    if (a->npos == 1) /* checked above: an id, not a key */
+        bnc_strlcpy(ctx->audit_target, a->pos[0], sizeof(ctx->audit_target));
     if (bnc_ctl_store(ctx, 0) == NULL)
         goto out;
     if (a->npos == 1) {
@@ -612,6 +615,7 @@ bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         rc = bnc_ctl_token_store_failed(src, "revoke the tokens");
         goto out;
     }
+    snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "count=%zu", count);
     printf("%zu token%s of user %s revoked\n", count, count == 1 ? "" : "s",
            bnc_ctl_vis(&vis, a->user));
     rc = BNC_CTL_EXIT_OK;

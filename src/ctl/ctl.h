@@ -83,6 +83,12 @@ struct bnc_ctl {
     const char *conf_arg;       /* -c FILE, or NULL */
     struct bnc_conf *conf;      /* owned; NULL until bnc_ctl_conf() */
     struct bnc_store *store;    /* owned; NULL until bnc_ctl_store() */
+    /* Audit log of the change this run makes (audit.c). A command may set
+     * target and detail for the line bnc_ctl_dispatch_audit() writes; one
+     * that calls bnc_ctl_audit() itself sets audited. Never a secret. */
+    char audit_target[256];
+    char audit_detail[256];
+    int audited;
 };
 
 /* Messages: "bouncerctl: ..." on stderr. */
@@ -106,6 +112,21 @@ struct bnc_conf *bnc_ctl_conf(struct bnc_ctl *ctx);
  * clear message and returns NULL on failure. */
 struct bnc_store *bnc_ctl_store(struct bnc_ctl *ctx, int create);
 
+/* Audit (audit.c). One line for an admin change, to the configured audit
+ * sink (syslog when that is stderr): action "user add", target a user name
+ * or a token/session id (never a key or cookie), rc the command's exit
+ * status (0 = ok), detail optional. Does nothing before the configuration
+ * was loaded (no change can have been made). New verbs that change
+ * anything call it (or are added to audit.c's table). */
+void bnc_ctl_audit(struct bnc_ctl *ctx, const char *action, const char *target,
+                   int rc, const char *detail);
+/* After a verb ran: the line for the verbs of audit.c's table, unless the
+ * command wrote its own. */
+void bnc_ctl_dispatch_audit(struct bnc_ctl *ctx, const struct bnc_ctl_args *a,
+                            int rc);
+/* bouncerctl's audit sink from the configuration. */
+void bnc_ctl_audit_setup(struct bnc_log_opts *lo, const struct bnc_conf *conf);
+
 /* Commands (cmd_user.c, cmd_db.c, cmd_token.c, cmd_session.c). Each returns a BNC_CTL_EXIT_* value. */
 int bnc_ctl_user_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
@@ -120,6 +141,7 @@ int bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_stats(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_verify(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_metrics(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_token.c */
 int bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);

@@ -19,9 +19,11 @@
 #include "crypto/ct.h"
 #include "fcgi/body.h"
 #include "fcgi/login_page.h"
+#include "fcgi/metrics_api.h"
 #include "fcgi/request.h"
 #include "fcgi/responder.h"
 #include "fcgi/response.h"
+#include "metrics/metrics.h"
 #include "runtime.h"
 #include "store/store.h"
 #include "util/str.h"
@@ -192,8 +194,10 @@ bnc_responder_origin_ok(const struct bnc_session_conf *sc,
                 (ref[tl] == '/' || ref[tl] == '\0'))
                 return 1;
         }
-        snprintf(why, n, "Referer checking failed - %.150s does not match "
-                 "any trusted origins.", ref);
+        /* Without its query: a Referer can carry ?token=... into the log. */
+        sl = strcspn(ref, "?#");
+        snprintf(why, n, "Referer checking failed - %.*s does not match "
+                 "any trusted origins.", (int)(sl < 150 ? sl : 150), ref);
         return 0;
     }
     snprintf(self, sizeof(self), "%s://%s", req->https ? "https" : "http",
@@ -362,6 +366,7 @@ bnc_responder_login_post(struct bnc_runtime *rt,
         int inactive = res.detail != NULL &&
                        strcmp(res.detail, BNC_PWCHECK_INACTIVE) == 0;
 
+        bnc_metrics_count(BNC_MET_LOGIN_FAIL);
         d->outcome = BNC_OUT_DENY;
         snprintf(d->reason, sizeof(d->reason), "login failed: %s",
                  res.reason[0] ? res.reason : "wrong credentials");
@@ -402,6 +407,7 @@ bnc_responder_login_post(struct bnc_runtime *rt,
                             "login: the session could not be stored");
         goto out;
     }
+    bnc_metrics_count(BNC_MET_LOGIN_OK);
     d->outcome = BNC_OUT_ALLOW;
     d->authenticated = 1;
     bnc_identity_from_user(&d->id, &u, "Session");
@@ -692,6 +698,13 @@ bnc_responder_handle(struct bnc_runtime *rt, const struct bnc_request *req,
             bnc_responder_405(resp, d, "GET, HEAD", "whoami");
         else
             bnc_responder_whoami(rt, req, resp, d);
+        return;
+    }
+    if (strcmp(ep, "metrics") == 0) {
+        if (!get)
+            bnc_responder_405(resp, d, "GET, HEAD", "metrics");
+        else
+            bnc_metrics_api_handle(rt, req, path, resp, d);
         return;
     }
     if (strcmp(ep, "login") == 0 || strcmp(ep, "logout") == 0) {

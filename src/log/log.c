@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Diagnostic and decision logs. Each line is formatted into a local buffer
+/* Diagnostic and audit logs. Each line is formatted into a local buffer
  * and written with one write(2) so lines from threads and processes sharing
- * the server's error log never interleave. */
+ * the server's error log (or an O_APPEND file) never interleave. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,15 +15,108 @@
 
 #include "log/log.h"
 #include "util/buf.h"
+#include "util/str.h"
+
+/* Where lines go. target and fd are read without the lock by every worker
+ * (atomically); a file sink keeps its descriptor number for the life of the
+ * process and only ever has another file dup2()'ed onto it, so a writer
+ * never meets a closed or reused descriptor. */
+struct bnc_log_sink {
+    int target;             /* enum bnc_log_target */
+    int fd;                 /* our file descriptor, -1 until a file is used */
+    char path[PATH_MAX];
+};
 
 static pthread_mutex_t bnc_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct bnc_log_opts bnc_log_cur = {
-    BNC_LOG_STDERR, BNC_LOG_INFO, BNC_LOG_LOGFMT, LOG_AUTHPRIV, "bouncer"};
+    BNC_LOG_STDERR, BNC_LOG_INFO, BNC_LOG_LOGFMT, LOG_AUTHPRIV, "bouncer",
+    NULL, 0, BNC_LOG_STDERR, NULL};
 static char bnc_log_ident[32] = "bouncer";
 static int bnc_log_syslog_open;
+static struct bnc_log_sink bnc_log_diag = {BNC_LOG_STDERR, -1, ""};
+static struct bnc_log_sink bnc_log_audit_sink = {BNC_LOG_STDERR, -1, ""};
+static int bnc_log_audit_own; /* [log] audit set: not filtered by level */
 
 static const char *const bnc_log_names[] = {"error", "warn", "info", "debug"};
 static const int bnc_log_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+
+static void
+bnc_log_write_all(int fd, const char *p, size_t left)
+{
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* nowhere left to complain */
+        p += n;
+        left -= (size_t)n;
+    }
+}
+
+/* Straight to stderr: the log itself could not be set up. */
+static void
+bnc_log_complain(const char *fmt, ...) BNC_PRINTF(1, 2);
+static void
+bnc_log_complain(const char *fmt, ...)
+{
+    char msg[PATH_MAX + 256];
+    int n;
+    va_list ap;
+
+    n = snprintf(msg, sizeof(msg), "%s[%ld]: error: ", bnc_log_ident,
+                 (long)getpid());
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof(msg) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    n = (int)strlen(msg);
+    msg[n++] = '\n';
+    bnc_log_write_all(STDERR_FILENO, msg, (size_t)n);
+}
+
+/* Opens path onto the sink's descriptor (dup2 keeps its number). 0 or -1
+ * (complained; the sink is left as it was). Called with the lock held. */
+static int
+bnc_log_sink_open(struct bnc_log_sink *s, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+                  0660);
+
+    if (fd < 0) {
+        bnc_log_complain("cannot open log file %s: %s", path,
+                         strerror(errno));
+        return -1;
+    }
+    if (s->fd < 0) {
+        __atomic_store_n(&s->fd, fd, __ATOMIC_RELEASE);
+    } else {
+        if (dup2(fd, s->fd) < 0) {
+            bnc_log_complain("cannot reopen log file %s: %s", path,
+                             strerror(errno));
+            close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    if (path != s->path)
+        bnc_strlcpy(s->path, path, sizeof(s->path));
+    return 0;
+}
+
+static void
+bnc_log_sink_set(struct bnc_log_sink *s, enum bnc_log_target t,
+                 const char *path)
+{
+    if (t == BNC_LOG_FILE) {
+        if (path == NULL || bnc_log_sink_open(s, path) != 0) {
+            bnc_log_complain("logging to stderr instead");
+            t = BNC_LOG_STDERR;
+        }
+    } else {
+        s->path[0] = '\0';
+    }
+    __atomic_store_n(&s->target, (int)t, __ATOMIC_RELEASE);
+}
 
 void
 bnc_log_setup(const struct bnc_log_opts *o)
@@ -31,15 +126,40 @@ bnc_log_setup(const struct bnc_log_opts *o)
     snprintf(bnc_log_ident, sizeof(bnc_log_ident), "%s",
              o->ident ? o->ident : "bouncer");
     bnc_log_cur.ident = bnc_log_ident;
+    bnc_log_cur.file = NULL;       /* borrowed strings: the paths are kept */
+    bnc_log_cur.audit_file = NULL; /* in the sinks */
     if (bnc_log_syslog_open) {
         closelog();
         bnc_log_syslog_open = 0;
     }
-    if (o->target == BNC_LOG_SYSLOG) {
+    if (o->target == BNC_LOG_SYSLOG ||
+        (o->audit_set && o->audit == BNC_LOG_SYSLOG)) {
         openlog(bnc_log_ident, LOG_PID | LOG_NDELAY, o->facility);
         bnc_log_syslog_open = 1;
     }
+    bnc_log_sink_set(&bnc_log_diag, o->target, o->file);
+    if (o->audit_set)
+        bnc_log_sink_set(&bnc_log_audit_sink, o->audit, o->audit_file);
+    else
+        bnc_log_sink_set(&bnc_log_audit_sink, o->target, o->file);
+    bnc_log_audit_own = o->audit_set;
     pthread_mutex_unlock(&bnc_log_lock);
+}
+
+int
+bnc_log_reopen(void)
+{
+    struct bnc_log_sink *sinks[2] = {&bnc_log_diag, &bnc_log_audit_sink};
+    int i, rc = 0;
+
+    pthread_mutex_lock(&bnc_log_lock);
+    for (i = 0; i < 2; i++)
+        if (__atomic_load_n(&sinks[i]->target, __ATOMIC_ACQUIRE) ==
+                BNC_LOG_FILE &&
+            bnc_log_sink_open(sinks[i], sinks[i]->path) != 0)
+            rc = -1;
+    pthread_mutex_unlock(&bnc_log_lock);
+    return rc;
 }
 
 int
@@ -61,28 +181,22 @@ bnc_log_timestamp(struct bnc_buf *b)
     bnc_buf_printf(b, "%s.%03ldZ", t, ts.tv_nsec / 1000000);
 }
 
-/* Writes one finished line to the target. */
+/* Writes one finished line to a sink. */
 static void
-bnc_log_emit(enum bnc_log_level lvl, struct bnc_buf *line)
+bnc_log_emit(struct bnc_log_sink *s, enum bnc_log_level lvl,
+             struct bnc_buf *line)
 {
-    if (bnc_log_cur.target == BNC_LOG_SYSLOG) {
+    int t = __atomic_load_n(&s->target, __ATOMIC_ACQUIRE);
+
+    if (t == BNC_LOG_SYSLOG) {
         syslog(bnc_log_prio[lvl], "%s", bnc_buf_str(line));
         return;
     }
     bnc_buf_putc(line, '\n');
-    {
-        const char *p = line->data;
-        size_t left = line->len;
-        while (left > 0) {
-            ssize_t n = write(STDERR_FILENO, p, left);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                break; /* nowhere left to complain */
-            p += n;
-            left -= (size_t)n;
-        }
-    }
+    bnc_log_write_all(t == BNC_LOG_FILE
+                          ? __atomic_load_n(&s->fd, __ATOMIC_ACQUIRE)
+                          : STDERR_FILENO,
+                      line->data, line->len);
 }
 
 static void
@@ -96,7 +210,8 @@ bnc_log_v(enum bnc_log_level lvl, int with_errno, int err, const char *fmt,
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
     bnc_buf_init(&b);
-    if (bnc_log_cur.target == BNC_LOG_STDERR) {
+    if (__atomic_load_n(&bnc_log_diag.target, __ATOMIC_RELAXED) !=
+        BNC_LOG_SYSLOG) {
         bnc_log_timestamp(&b);
         bnc_buf_printf(&b, " %s[%ld]: %s: ", bnc_log_ident, (long)getpid(),
                        bnc_log_names[lvl]);
@@ -104,7 +219,7 @@ bnc_log_v(enum bnc_log_level lvl, int with_errno, int err, const char *fmt,
     bnc_buf_puts(&b, msg);
     if (with_errno)
         bnc_buf_printf(&b, ": %s", strerror(err));
-    bnc_log_emit(lvl, &b);
+    bnc_log_emit(&bnc_log_diag, lvl, &b);
     bnc_buf_cleanup(&b);
 }
 
@@ -168,6 +283,20 @@ bnc_log_itoa(long long v, char buf[24])
     return p;
 }
 
+/* "bouncer[4711]: " before a logfmt line on stderr, which the web server's
+ * error log shares with other programs; files and syslog do without. */
+static void
+bnc_log_prefix(struct bnc_buf *b, int json, char pid[24])
+{
+    if (json || __atomic_load_n(&bnc_log_audit_sink.target,
+                                __ATOMIC_RELAXED) != BNC_LOG_STDERR)
+        return;
+    bnc_buf_puts(b, bnc_log_ident);
+    bnc_buf_putc(b, '[');
+    bnc_buf_puts(b, bnc_log_itoa((long long)getpid(), pid));
+    bnc_buf_puts(b, "]: ");
+}
+
 /* ISO 8601 UTC with milliseconds; strftime only when the second changes. */
 static void
 bnc_log_ts_fast(char out[32])
@@ -209,17 +338,14 @@ bnc_log_decision_format(const struct bnc_log_decision *d,
               : BNC_LOG_INFO;
     bnc_buf_reset(b);
     line->level = lvl;
-    if (!bnc_log_enabled(lvl))
+    if (!bnc_log_audit_own && !bnc_log_enabled(lvl))
         return;
     bnc_log_ts_fast(ts);
-    if (!json && bnc_log_cur.target == BNC_LOG_STDERR) {
-        bnc_buf_puts(b, bnc_log_ident);
-        bnc_buf_putc(b, '[');
-        bnc_buf_puts(b, bnc_log_itoa((long long)getpid(), pid));
-        bnc_buf_puts(b, "]: ");
-    }
+    bnc_log_prefix(b, json, pid);
     bnc_log_kv(b, json, &first, "ts", ts);
     bnc_log_kv(b, json, &first, "event", "decision");
+    /* Files and syslog are shared by every process: say which one. */
+    bnc_log_kv(b, json, &first, "pid", bnc_log_itoa((long long)getpid(), pid));
     bnc_log_kv(b, json, &first, "client", d->client);
     bnc_log_kv(b, json, &first, "method", d->method);
     if (d->uri != NULL && d->uri_len > 0 && d->uri[d->uri_len] != '\0') {
@@ -247,7 +373,7 @@ bnc_log_decision_write(struct bnc_log_line *line)
 {
     if (line->buf.len == 0)
         return;
-    bnc_log_emit(line->level, &line->buf);
+    bnc_log_emit(&bnc_log_audit_sink, line->level, &line->buf);
     bnc_buf_reset(&line->buf);
 }
 
@@ -260,4 +386,38 @@ bnc_log_decision(const struct bnc_log_decision *d)
     bnc_log_decision_format(d, &line);
     bnc_log_decision_write(&line);
     bnc_buf_cleanup(&line.buf);
+}
+
+void
+bnc_log_admin_format(const struct bnc_log_admin *a, struct bnc_buf *b)
+{
+    char ts[32], pid[24], uid[24];
+    int json = bnc_log_cur.format == BNC_LOG_JSON, first = 1;
+
+    bnc_buf_reset(b);
+    bnc_log_ts_fast(ts);
+    bnc_log_prefix(b, json, pid);
+    bnc_log_kv(b, json, &first, "ts", ts);
+    bnc_log_kv(b, json, &first, "event", "admin");
+    bnc_log_kv(b, json, &first, "pid", bnc_log_itoa((long long)getpid(), pid));
+    bnc_log_kv(b, json, &first, "actor", a->actor);
+    bnc_log_kv(b, json, &first, "uid", bnc_log_itoa(a->uid, uid));
+    bnc_log_kv(b, json, &first, "action", a->action);
+    bnc_log_kv(b, json, &first, "target", a->target);
+    bnc_log_kv(b, json, &first, "outcome", a->outcome);
+    bnc_log_kv(b, json, &first, "detail", a->detail);
+    if (json)
+        bnc_buf_putc(b, '}');
+}
+
+void
+bnc_log_admin(const struct bnc_log_admin *a)
+{
+    struct bnc_buf b;
+
+    /* An admin change is always worth a line, whatever the level. */
+    bnc_buf_init(&b);
+    bnc_log_admin_format(a, &b);
+    bnc_log_emit(&bnc_log_audit_sink, BNC_LOG_INFO, &b);
+    bnc_buf_cleanup(&b);
 }

@@ -91,8 +91,10 @@ bnc_fuzz_token_add(const struct bnc_fuzz_tk *k)
 static void
 bnc_fuzz_token_setup(void)
 {
-    struct bnc_log_opts lo = {BNC_LOG_STDERR, BNC_LOG_WARN, BNC_LOG_LOGFMT,
-                              0, "fuzz"};
+    struct bnc_log_opts lo = {.target = BNC_LOG_STDERR,
+                              .level = BNC_LOG_WARN,
+                              .format = BNC_LOG_LOGFMT,
+                              .ident = "fuzz"};
     struct bnc_store_opts so;
     struct bnc_conf *conf;
     struct bnc_diag d;

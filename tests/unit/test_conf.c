@@ -129,6 +129,13 @@ check_valid(const char *name, const struct bnc_conf *c,
         CU_ASSERT_EQUAL(c->log.facility, LOG_LOCAL3);
         CU_ASSERT_EQUAL(c->rules->n, 9);
         CU_ASSERT_EQUAL(c->rules->v[1].glob, 1);
+    } else if (strcmp(name, "audit_file") == 0) {
+        CU_ASSERT_EQUAL(c->log.target, BNC_LOG_FILE);
+        CU_ASSERT_STRING_EQUAL(c->log.file, "/var/log/bouncer/bouncer.log");
+        CU_ASSERT_EQUAL(c->log.audit_set, 1);
+        CU_ASSERT_EQUAL(c->log.audit, BNC_LOG_FILE);
+        CU_ASSERT_STRING_EQUAL(c->log.audit_file, "/var/log/bouncer/audit.log");
+        CU_ASSERT_EQUAL(c->metrics_enabled, 0);
     } else if (strcmp(name, "crlf") == 0) {
         CU_ASSERT_STRING_EQUAL(c->realm, "crlf");
         CU_ASSERT_EQUAL(c->rules->n, 1);
@@ -300,6 +307,9 @@ test_conf_defaults(void)
     CU_ASSERT_EQUAL(c->log.level, BNC_LOG_INFO);
     CU_ASSERT_EQUAL(c->log.format, BNC_LOG_LOGFMT);
     CU_ASSERT_EQUAL(c->log.facility, LOG_AUTHPRIV);
+    CU_ASSERT_EQUAL(c->log.audit_set, 0);
+    CU_ASSERT_PTR_NULL(c->log.file);
+    CU_ASSERT_EQUAL(c->metrics_enabled, 1);
     CU_ASSERT_EQUAL(c->nsections, 0);
     CU_ASSERT_EQUAL_FATAL(c->rules->n, 1);
     r = bnc_rules_match(c->rules, "GET", "/anything");
@@ -863,7 +873,8 @@ test_conf_example(void)
     CU_ASSERT_EQUAL(c->argon2.m_kib, BNC_ARGON2_DEFAULT_M);
     CU_ASSERT_EQUAL(c->argon2.t_cost, BNC_ARGON2_DEFAULT_T);
     CU_ASSERT_EQUAL(c->log.facility, LOG_AUTHPRIV);
-    CU_ASSERT_EQUAL(c->rules->n, 6);
+    CU_ASSERT_EQUAL(c->metrics_enabled, 1);
+    CU_ASSERT_EQUAL(c->rules->n, 7);
     bnc_conf_free(c);
     bnc_diag_cleanup(&d);
 }

@@ -1275,6 +1275,71 @@ test_responder_review_fixes(void)
     bnc_t_res_free(&r);
 }
 
+/* GET /auth/metrics: the normal decision for its own path first. */
+static void
+test_responder_metrics(void)
+{
+    static const char net_ok[] =
+        "[store]\npath = /nonexistent\n[auth]\nschemes = basic\n"
+        "[rules]\n/auth/metrics = network:192.0.2.0/24\n/auth/ = anonymous\n";
+    static const char net_other[] =
+        "[store]\npath = /nonexistent\n[auth]\nschemes = basic\n"
+        "[rules]\n/auth/metrics = network:10.0.0.0/8\n/auth/ = anonymous\n";
+    static const char off[] =
+        "[store]\npath = /nonexistent\n[auth]\nschemes = basic\n"
+        "[metrics]\nenabled = no\n"
+        "[rules]\n/auth/metrics = network:192.0.2.0/24\n";
+    const char *basic[] = {
+        "HTTP_AUTHORIZATION=Basic YWxpY2U6czNjcmV0IHBhc3Mrd29yZCY9JQ==", NULL};
+    struct bnc_runtime *rt;
+    struct bnc_t_res r;
+
+    /* "/auth/ = anonymous" alone does not publish them. */
+    bnc_t_run("GET", "/auth/metrics", NULL, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_PTR_NOT_NULL(strstr(bnc_t_header(&r, "WWW-Authenticate"),
+                                  "Basic"));
+    CU_ASSERT_PTR_NULL(strstr(r.body, "bouncer_"));
+    bnc_t_res_free(&r);
+    /* A user the rule lets in gets them. */
+    bnc_t_run("GET", "/auth/metrics", basic, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(bnc_t_header(&r, "Content-Type"),
+                           "text/plain; version=0.0.4; charset=utf-8");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "# TYPE bouncer_metrics_shared "
+                                          "gauge\n"));
+    bnc_t_res_free(&r);
+    bnc_t_run("POST", "/auth/metrics", basic, "", &r);
+    CU_ASSERT_EQUAL(r.status, 405);
+    bnc_t_res_free(&r);
+
+    rt = bnc_t_runtime(net_ok);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", NULL, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    bnc_t_res_free(&r);
+    /* The normalised path is what the rule sees. */
+    bnc_t_run_rt(rt, "GET", "/auth//./metrics?x=1", NULL, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    bnc_t_res_free(&r);
+    bnc_runtime_release(rt);
+
+    rt = bnc_t_runtime(net_other);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", NULL, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 403);
+    CU_ASSERT_PTR_NULL(strstr(r.body, "bouncer_"));
+    bnc_t_res_free(&r);
+    bnc_runtime_release(rt);
+
+    rt = bnc_t_runtime(off);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", NULL, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    bnc_t_res_free(&r);
+    bnc_runtime_release(rt);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_responder_setup_users", test_responder_setup_users},
     {"test_responder_login_page", test_responder_login_page},
@@ -1301,6 +1366,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_responder_html_escape", test_responder_html_escape},
     {"test_responder_read_error", test_responder_read_error},
     {"test_responder_review_fixes", test_responder_review_fixes},
+    {"test_responder_metrics", test_responder_metrics},
     {NULL, NULL},
 };
 

@@ -554,6 +554,13 @@ test_session_csrf(void)
                                           "/x", hdr, NULL),
                            "Referer checking failed - https://evil.example/x"
                            " does not match any trusted origins.");
+    /* The reason goes to the log: a query there may hold a secret. */
+    CU_ASSERT_STRING_EQUAL(bnc_t_csrf_run(c, NULL, "REQUEST_METHOD=POST",
+                                          "HTTP_HOST=" HOST, "HTTPS=on",
+                                          "HTTP_REFERER=https://evil.example"
+                                          "/x?token=s3cr3t#f", hdr, NULL),
+                           "Referer checking failed - https://evil.example/x"
+                           " does not match any trusted origins.");
     CU_ASSERT_STRING_EQUAL(bnc_t_csrf_run(c, NULL, "REQUEST_METHOD=POST",
                                           "HTTP_HOST=" HOST, "HTTPS=on",
                                           "HTTP_REFERER=https://" HOST
