@@ -159,9 +159,11 @@ bnc_runtime_pwcheck(struct bnc_runtime *rt)
     struct bnc_pwcheck *pw;
 
     pthread_mutex_lock(&bnc_runtime_pw_lock);
-    if (rt->pwcheck == NULL)
+    if (rt->pwcheck == NULL) {
         rt->pwcheck = bnc_pwcheck_new(rt->store, &rt->conf->argon2,
                                       rt->conf->rehash, 0, 0);
+        bnc_pwcheck_set_throttle(rt->pwcheck, &rt->conf->throttle);
+    }
     pw = rt->pwcheck;
     pthread_mutex_unlock(&bnc_runtime_pw_lock);
     return pw;

@@ -3,11 +3,14 @@
  * DEFAULT_AUTHENTICATION_CLASSES), then the first matching rule. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/decide.h"
 #include "auth/rules.h"
 #include "auth/session.h"
+#include "auth/throttle.h"
 #include "conf/conf.h"
+#include "crypto/digest.h"
 #include "fcgi/request.h"
 #include "fcgi/response.h"
 #include "runtime.h"
@@ -37,6 +40,59 @@ bnc_decide_rule_name(const struct bnc_rule *rule, char *buf, size_t n)
     return buf;
 }
 
+/* The per-network throttle for credentials other than passwords (tokens,
+ * session ids, JWTs, plugins; pwcheck throttles passwords itself, before
+ * hashing): a banned network gets 429 for any credential, valid or not, so
+ * the answer is no oracle; a wrong one (401) counts as a failure. Checked
+ * after the scheme because these checks are cheap and a request without
+ * credentials (DECLINED) must not pay the read. Returns the verdict to
+ * use; res becomes the 429 when banned. */
+static enum bnc_verdict
+bnc_decide_throttle(struct bnc_runtime *rt, const struct bnc_request *req,
+                    const struct bnc_scheme *scheme, enum bnc_verdict v,
+                    struct bnc_result *res)
+{
+    const struct bnc_throttle_conf *c = &rt->conf->throttle;
+    struct bnc_throttle_ticket t;
+    int64_t now = (int64_t)time(NULL);
+
+    /* [ip] maps the address the server gives us: nothing there can be
+     * guessed, so a network it names keeps its identity during a ban. */
+    if (!c->enabled || res->throttle_done ||
+        (v != BNC_ALLOW && v != BNC_DENY) || strcmp(scheme->name, "ip") == 0)
+        return v;
+    if (bnc_throttle_check(c, rt->store,
+                           req->client_ok ? &req->client_addr : NULL, NULL,
+                           now, &t)) {
+        bnc_identity_cleanup(&res->id);
+        bnc_result_reason(res, "throttled: network banned for %u more s",
+                          t.retry_after);
+        res->retry_after = t.retry_after;
+        return bnc_result_deny(res, 429,
+                               bnc_throttle_detail(t.retry_after,
+                                                   res->detail_buf,
+                                                   sizeof(res->detail_buf)),
+                               BNC_THROTTLE_CODE);
+    }
+    if (v == BNC_DENY && (res->status == 0 || res->status == 401)) {
+        t.cred_fp = res->cred_fp;
+        if (t.cred_fp == 0) {
+            /* The scheme gave none: the headers that carry credentials. */
+            unsigned char dg[BNC_SHA256_LEN];
+            struct bnc_buf b;
+
+            bnc_buf_init(&b);
+            bnc_buf_printf(&b, "%s\n%s", req->authorization, req->cookie);
+            bnc_sha256(b.data, b.len, dg);
+            bnc_buf_cleanup(&b);
+            t.cred_fp = ((uint32_t)dg[0] << 24 | (uint32_t)dg[1] << 16 |
+                         (uint32_t)dg[2] << 8 | dg[3]) | 1;
+        }
+        bnc_throttle_fail(c, rt->store, &t, now);
+    }
+    return v;
+}
+
 /* Runs the schemes. Returns 1 if a scheme ended the decision (deny or
  * error), 0 to go on to the rules (authenticated or anonymous). */
 static int
@@ -52,6 +108,7 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
 
         memset(&res, 0, sizeof(res));
         v = si->scheme->check(si->state, req, &res);
+        v = bnc_decide_throttle(rt, req, si->scheme, v, &res);
         switch (v) {
         case BNC_DECLINED:
             bnc_result_cleanup(&res);
@@ -86,6 +143,12 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
                      res.challenge);
             snprintf(d->body_extra, sizeof(d->body_extra), "%s",
                      res.body_extra);
+            d->retry_after = res.retry_after;
+            /* nginx's auth_request turns any status but 401/403 into a
+             * 500 (web-servers.md 6.3): a ban is a 403 there, with the
+             * code and Retry-After still there for auth_request_set. */
+            if (d->status == 429 && req->role == BNC_ROLE_NGINX)
+                d->status = 403;
             snprintf(d->reason, sizeof(d->reason), "%s", res.reason);
             bnc_result_cleanup(&res);
             return 1;
@@ -256,6 +319,12 @@ bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
     }
     if (bnc_decision_redirect(rt, req, d, resp))
         return;
+    if (d->retry_after > 0) {
+        char secs[16];
+
+        snprintf(secs, sizeof(secs), "%u", d->retry_after);
+        bnc_response_header(resp, "Retry-After", secs);
+    }
     if (d->status == 401) {
         /* A scheme that failed answers with its own challenge; "no
          * credentials" offers every enabled scheme. */

@@ -13,7 +13,7 @@ enum bnc_outcome { BNC_OUT_ALLOW = 1, BNC_OUT_DENY, BNC_OUT_ERROR };
 
 struct bnc_decision {
     enum bnc_outcome outcome;
-    int status;                       /* 200, 401, 403, 400, 500 ... */
+    int status;                       /* 200, 401, 403, 400, 429, 500 ... */
     int authenticated;                /* id is valid */
     struct bnc_identity id;
     const char *scheme;               /* scheme that decided, NULL = none */
@@ -24,6 +24,7 @@ struct bnc_decision {
     char detail_buf[256];             /* detail made per request (CSRF) */
     char challenge[400];              /* WWW-Authenticate made per request */
     char body_extra[512];             /* JSON members after "code" */
+    unsigned retry_after;             /* 429: Retry-After seconds */
 };
 
 void bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,

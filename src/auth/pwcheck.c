@@ -9,8 +9,10 @@
 
 #include "auth/credcache.h"
 #include "auth/pwcheck.h"
+#include "auth/throttle.h"
 #include "crypto/ct.h"
 #include "crypto/password.h"
+#include "fcgi/request.h"
 #include "log/log.h"
 #include "store/store.h"
 #include "util/mem.h"
@@ -21,6 +23,7 @@ struct bnc_pwcheck {
     int rehash;
     struct bnc_credcache *cache;
     atomic_llong dummy_ns;       /* cost of the last dummy verification */
+    const struct bnc_throttle_conf *throttle; /* borrowed; NULL = off */
 };
 
 struct bnc_pwcheck *
@@ -47,6 +50,13 @@ bnc_pwcheck_free(struct bnc_pwcheck *c)
         return;
     bnc_credcache_free(c->cache);
     free(c);
+}
+
+void
+bnc_pwcheck_set_throttle(struct bnc_pwcheck *c,
+                         const struct bnc_throttle_conf *t)
+{
+    c->throttle = t;
 }
 
 struct bnc_pwcheck_rehash {
@@ -137,30 +147,72 @@ bnc_pwcheck_dummy(struct bnc_pwcheck *b, const char *pw, size_t pwlen)
 }
 
 enum bnc_verdict
-bnc_pwcheck_verify(struct bnc_pwcheck *b, const char *user, const char *pw,
-                   size_t pwlen, struct bnc_result *res)
+bnc_pwcheck_verify(struct bnc_pwcheck *b, const struct bnc_request *req,
+                   const char *user, const char *pw, size_t pwlen,
+                   struct bnc_result *res)
 {
-    return bnc_pwcheck_verify_user(b, user, pw, pwlen, res, NULL);
+    return bnc_pwcheck_verify_user(b, req, user, pw, pwlen, res, NULL);
+}
+
+/* The throttle's gate, before the store is read or anything hashed: a
+ * banned name or network gets the same 429 whether the password is right,
+ * wrong, or the name unknown (no oracle during a ban). 1 = refused. */
+static int
+bnc_pwcheck_throttled(struct bnc_pwcheck *b, const struct bnc_request *req,
+                      const char *user, struct bnc_result *res,
+                      struct bnc_throttle_ticket *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (b->throttle == NULL || req == NULL)
+        return 0;
+    res->throttle_done = 1;
+    if (!bnc_throttle_check(b->throttle, b->store,
+                            req->client_ok ? &req->client_addr : NULL, user,
+                            (int64_t)time(NULL), t))
+        return 0;
+    bnc_result_reason(res, "throttled: %s banned for %u more s",
+                      t->banned_by, t->retry_after);
+    res->retry_after = t->retry_after;
+    bnc_result_deny(res, 429,
+                    bnc_throttle_detail(t->retry_after, res->detail_buf,
+                                        sizeof(res->detail_buf)),
+                    BNC_THROTTLE_CODE);
+    return 1;
+}
+
+/* A wrong password or unknown name: counted for the name and the network
+ * (the same for both, so a ban tells nothing about which names exist). */
+static enum bnc_verdict
+bnc_pwcheck_failed(struct bnc_pwcheck *b, const struct bnc_throttle_ticket *t,
+                   struct bnc_result *res)
+{
+    if (b->throttle != NULL)
+        bnc_throttle_fail(b->throttle, b->store, t, (int64_t)time(NULL));
+    return bnc_result_deny(res, 401, BNC_PWCHECK_WRONG,
+                           "authentication_failed");
 }
 
 enum bnc_verdict
-bnc_pwcheck_verify_user(struct bnc_pwcheck *b, const char *user,
-                        const char *pw, size_t pwlen, struct bnc_result *res,
-                        struct bnc_user *out)
+bnc_pwcheck_verify_user(struct bnc_pwcheck *b, const struct bnc_request *req,
+                        const char *user, const char *pw, size_t pwlen,
+                        struct bnc_result *res, struct bnc_user *out)
 {
+    struct bnc_throttle_ticket t;
     struct bnc_user u;
     struct timespec start;
     enum bnc_pw_result pr;
     int rc, rehash = 0;
 
     memset(&u, 0, sizeof(u));
+    if (bnc_pwcheck_throttled(b, req, user, res, &t))
+        return BNC_DENY;
     clock_gettime(CLOCK_MONOTONIC, &start);
     rc = bnc_store_user_get(b->store, user, &u);
     if (rc == BNC_STORE_NOTFOUND) {
         /* Unknown users cost a full verification: no timing oracle. */
         bnc_pwcheck_dummy(b, pw, pwlen);
         bnc_result_reason(res, "unknown user");
-        return bnc_result_deny(res, 401, BNC_PWCHECK_WRONG, "authentication_failed");
+        return bnc_pwcheck_failed(b, &t, res);
     }
     if (rc != BNC_STORE_OK) {
         bnc_result_reason(res, "store error reading user (code %d)", rc);
@@ -190,7 +242,7 @@ bnc_pwcheck_verify_user(struct bnc_pwcheck *b, const char *user,
                                    : "wrong password");
         bnc_user_cleanup(&u);
         bnc_pwcheck_pad(b, &start);
-        return bnc_result_deny(res, 401, BNC_PWCHECK_WRONG, "authentication_failed");
+        return bnc_pwcheck_failed(b, &t, res);
     }
     /* Only someone who knows the password learns that the account is off
      * (DRF: authenticate, then is_active). */
@@ -199,6 +251,8 @@ bnc_pwcheck_verify_user(struct bnc_pwcheck *b, const char *user,
         bnc_user_cleanup(&u);
         return bnc_result_deny(res, 401, BNC_PWCHECK_INACTIVE, "authentication_failed");
     }
+    if (b->throttle != NULL)
+        bnc_throttle_ok(b->throttle, b->store, &t);
     if (rehash && b->rehash)
         bnc_pwcheck_rehash(b, &u, pw, pwlen);
     bnc_identity_from_user(&res->id, &u, "Basic");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Checking a user name and password against the store: shared by the Basic
  * scheme and the login endpoint, so both have the same cache, the same
- * re-hashing of legacy formats and the same defences against user
+ * re-hashing of legacy formats, the same brute-force throttle (checked
+ * before any hash is computed) and the same defences against user
  * enumeration (a dummy Argon2id for unknown users, failures padded to its
  * cost, "disabled" told only to someone who knows the password). */
 #ifndef BNC_AUTH_PWCHECK_H
@@ -12,7 +13,9 @@
 #include "auth/scheme.h"
 #include "crypto/password.h"
 
+struct bnc_request;
 struct bnc_store;
+struct bnc_throttle_conf;
 struct bnc_user;
 
 /* DRF's wording for both "no such user" and "wrong password". */
@@ -28,15 +31,26 @@ struct bnc_pwcheck *bnc_pwcheck_new(struct bnc_store *store,
                                     int rehash, size_t cache_size,
                                     unsigned cache_ttl);
 void bnc_pwcheck_free(struct bnc_pwcheck *c);
+/* Turns on brute-force throttling ([throttle]; borrowed, must outlive c).
+ * Without it (NULL, the default) nothing is counted or refused. */
+void bnc_pwcheck_set_throttle(struct bnc_pwcheck *c,
+                              const struct bnc_throttle_conf *t);
 
-/* Checks (user, pw). BNC_ALLOW: res->id filled (auth_type "Basic"; callers
- * change it) and, if u is not NULL, *u gets the user record (caller cleans
- * it with bnc_user_cleanup). BNC_DENY: 401 with BNC_PWCHECK_WRONG or
- * BNC_PWCHECK_INACTIVE, reason in res->reason. BNC_ERROR: store trouble. */
-enum bnc_verdict bnc_pwcheck_verify(struct bnc_pwcheck *c, const char *user,
-                                    const char *pw, size_t pwlen,
-                                    struct bnc_result *res);
+/* Checks (user, pw) for the client of req (req->client_addr: its network
+ * is throttled; req may be NULL only without a throttle). BNC_ALLOW:
+ * res->id filled (auth_type "Basic"; callers change it) and, if u is not
+ * NULL, *u gets the user record (caller cleans it with bnc_user_cleanup).
+ * BNC_DENY: 401 with BNC_PWCHECK_WRONG or BNC_PWCHECK_INACTIVE, or 429
+ * "throttled" with res->retry_after when the user name or the client's
+ * network is banned (then no hash was computed, whatever the password);
+ * reason in res->reason. BNC_ERROR: store trouble. res->throttle_done is
+ * set when the throttle ran. */
+enum bnc_verdict bnc_pwcheck_verify(struct bnc_pwcheck *c,
+                                    const struct bnc_request *req,
+                                    const char *user, const char *pw,
+                                    size_t pwlen, struct bnc_result *res);
 enum bnc_verdict bnc_pwcheck_verify_user(struct bnc_pwcheck *c,
+                                         const struct bnc_request *req,
                                          const char *user, const char *pw,
                                          size_t pwlen, struct bnc_result *res,
                                          struct bnc_user *u);

@@ -68,6 +68,16 @@ struct bnc_result {
      * [...]" for simplejwt's shape). Empty = none. */
     char challenge[400];
     char body_extra[512];
+    /* BNC_DENY with 429: seconds for Retry-After (issue 7). */
+    unsigned retry_after;
+    /* The check applied the throttle itself (pwcheck: per user and
+     * network): the core must not count or check it again. */
+    int throttle_done;
+    /* BNC_DENY: 32 bits of the credential's digest (never of a password,
+     * never the secret itself): the throttle counts a value sent again and
+     * again (a browser's expired cookie, a script's revoked key) once, and
+     * every new guess. 0 = unset: the core hashes the credential headers. */
+    uint32_t cred_fp;
 };
 
 void bnc_result_cleanup(struct bnc_result *r);

@@ -686,6 +686,10 @@ bnc_session_lookup(const struct bnc_session_conf *c, struct bnc_store *st,
         }
     }
     bnc_sha256(val, len, digest);
+    /* For the throttle: an old cookie sent with every request is one
+     * failure, not one per request (scheme.h). */
+    res->cred_fp = (uint32_t)digest[0] << 24 | (uint32_t)digest[1] << 16 |
+                   (uint32_t)digest[2] << 8 | digest[3];
     rc = bnc_store_session_get(st, digest, &s);
     if (rc == BNC_STORE_NOTFOUND) {
         bnc_result_reason(res, "unknown session (ended, expired or forged)");

@@ -3,6 +3,7 @@
 #ifndef BNC_CONF_CONF_H
 #define BNC_CONF_CONF_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "util/err.h"
 #include "log/log.h"
@@ -46,6 +47,18 @@ struct bnc_conf {
     struct bnc_argon2_params argon2; /* argon2_memory (KiB or size), argon2_time, argon2_parallelism */
     int rehash;                     /* re-hash legacy formats on login; default yes */
 
+    /* [throttle]: failure counters and bans (src/auth/throttle.h) */
+    struct bnc_throttle_conf {
+        int enabled;                /* default yes */
+        uint64_t user_threshold;    /* failures per user name in a window; 5 */
+        uint64_t network_threshold; /* failures per /32 or /64 in a window; 20 */
+        uint64_t window;            /* seconds; 15m */
+        uint64_t ban;               /* first ban, seconds; 1m */
+        uint64_t max_ban;           /* longest ban, seconds; 1h */
+        struct bnc_cidr *trusted;   /* never counted nor banned; default none */
+        size_t ntrusted;
+    } throttle;
+
     /* [log] */
     struct bnc_log_opts log;        /* target, level, format, facility, audit */
 
@@ -63,7 +76,7 @@ struct bnc_conf {
 const char *bnc_conf_locate(const char *cli_path, int *explicit);
 
 /* Reads and parses path (NULL = defaults only). Core sections ([store],
- * [auth], [passwords], [log], [rules]) are validated here; other sections are
+ * [auth], [passwords], [throttle], [log], [rules]) are validated here; other sections are
  * kept for the schemes' configure(). Errors and warnings go to d as
  * "file:line: ...". Returns NULL if there was any error. Caller frees with
  * bnc_conf_free(). $BOUNCER_HOME, if set, replaces store_path. */

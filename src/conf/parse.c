@@ -36,7 +36,7 @@
 
 #define BNC_CONF_SCHEME_LIST "basic, token, session, jwt, ip, oauth2, plugin"
 #define BNC_CONF_SECTION_LIST \
-    "store, auth, passwords, log, metrics, rules, " BNC_CONF_SCHEME_LIST
+    "store, auth, passwords, throttle, log, metrics, rules, " BNC_CONF_SCHEME_LIST
 
 static const char *const bnc_conf_schemes[] = {
     "basic", "token", "session", "jwt", "ip", "oauth2", "plugin", NULL
@@ -423,6 +423,7 @@ struct bnc_conf_ctx {
     struct bnc_diag *d;
     const char *file;
     unsigned argon2_m_line, argon2_p_line;
+    unsigned throttle_max_ban_line, throttle_trusted_line;
 };
 
 struct bnc_conf_directive {
@@ -787,6 +788,114 @@ bnc_conf_set_log_facility(struct bnc_conf_ctx *x,
     return 0;
 }
 
+/* ---- [throttle] (src/auth/throttle.c uses the values) ---- */
+
+static int
+bnc_conf_set_throttle_enabled(struct bnc_conf_ctx *x,
+                              const struct bnc_conf_entry *e)
+{
+    if (bnc_parse_bool(e->value, &x->c->throttle.enabled) != 0) {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "enabled: expected yes or no, got '%s'", e->value);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+bnc_conf_set_throttle_count(struct bnc_conf_ctx *x,
+                            const struct bnc_conf_entry *e, uint64_t *out)
+{
+    uint64_t v;
+
+    /* Past a million failures in one window a counter is not a brake. */
+    if (bnc_parse_u64(e->value, 1000000, &v) != 0 || v < 1) {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "%s: expected a number of failures from 1 to "
+                       "1000000, got '%s'", e->key, e->value);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+bnc_conf_set_throttle_user(struct bnc_conf_ctx *x,
+                           const struct bnc_conf_entry *e)
+{
+    return bnc_conf_set_throttle_count(x, e, &x->c->throttle.user_threshold);
+}
+
+static int
+bnc_conf_set_throttle_network(struct bnc_conf_ctx *x,
+                              const struct bnc_conf_entry *e)
+{
+    return bnc_conf_set_throttle_count(x, e,
+                                       &x->c->throttle.network_threshold);
+}
+
+/* Durations from 1 s to max (seconds). */
+static int
+bnc_conf_set_throttle_time(struct bnc_conf_ctx *x,
+                           const struct bnc_conf_entry *e, uint64_t max,
+                           const char *maxtext, uint64_t *out)
+{
+    uint64_t v;
+
+    if (bnc_parse_duration(e->value, &v) != 0 || v < 1 || v > max) {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "%s: expected a duration from 1s to %s like 30s, 15m "
+                       "or 1h, got '%s'", e->key, maxtext, e->value);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int
+bnc_conf_set_throttle_window(struct bnc_conf_ctx *x,
+                             const struct bnc_conf_entry *e)
+{
+    return bnc_conf_set_throttle_time(x, e, 86400, "1d",
+                                      &x->c->throttle.window);
+}
+
+static int
+bnc_conf_set_throttle_ban(struct bnc_conf_ctx *x,
+                          const struct bnc_conf_entry *e)
+{
+    return bnc_conf_set_throttle_time(x, e, 86400, "1d", &x->c->throttle.ban);
+}
+
+/* A week at most: a ban is a brake, never a lock-out (issue 7). */
+static int
+bnc_conf_set_throttle_max_ban(struct bnc_conf_ctx *x,
+                              const struct bnc_conf_entry *e)
+{
+    x->throttle_max_ban_line = e->line;
+    return bnc_conf_set_throttle_time(x, e, 604800, "7d",
+                                      &x->c->throttle.max_ban);
+}
+
+static int
+bnc_conf_set_throttle_trusted(struct bnc_conf_ctx *x,
+                              const struct bnc_conf_entry *e)
+{
+    struct bnc_cidr *v = NULL;
+    size_t n = 0;
+
+    /* "none" says it in the file: nothing is trusted (the default). */
+    if (!bnc_str_ieq(e->value, "none") &&
+        bnc_cidr_parse_list(e->value, &v, &n, "trusted", x->file, e->line,
+                            x->d) != 0)
+        return -1;
+    free(x->c->throttle.trusted);
+    x->c->throttle.trusted = v;
+    x->c->throttle.ntrusted = n;
+    x->throttle_trusted_line = e->line;
+    return 0;
+}
+
 static const struct bnc_conf_directive bnc_conf_store_dirs[] = {
     {"path", bnc_conf_set_store_path},
     {"cache_size", bnc_conf_set_cache_size},
@@ -804,6 +913,16 @@ static const struct bnc_conf_directive bnc_conf_passwords_dirs[] = {
     {"argon2_time", bnc_conf_set_argon2_time},
     {"argon2_parallelism", bnc_conf_set_argon2_parallelism},
     {"rehash", bnc_conf_set_rehash},
+    {NULL, NULL}
+};
+static const struct bnc_conf_directive bnc_conf_throttle_dirs[] = {
+    {"enabled", bnc_conf_set_throttle_enabled},
+    {"user_threshold", bnc_conf_set_throttle_user},
+    {"network_threshold", bnc_conf_set_throttle_network},
+    {"window", bnc_conf_set_throttle_window},
+    {"ban", bnc_conf_set_throttle_ban},
+    {"max_ban", bnc_conf_set_throttle_max_ban},
+    {"trusted", bnc_conf_set_throttle_trusted},
     {NULL, NULL}
 };
 static const struct bnc_conf_directive bnc_conf_log_dirs[] = {
@@ -828,6 +947,9 @@ static const struct {
     {"auth", bnc_conf_auth_dirs, "schemes, realm, trusted_proxies, device_header"},
     {"passwords", bnc_conf_passwords_dirs,
      "argon2_memory, argon2_time, argon2_parallelism, rehash"},
+    {"throttle", bnc_conf_throttle_dirs,
+     "enabled, user_threshold, network_threshold, window, ban, max_ban, "
+     "trusted"},
     {"log", bnc_conf_log_dirs, "target, level, format, facility, audit"},
     {"metrics", bnc_conf_metrics_dirs, "enabled"},
 };
@@ -853,6 +975,15 @@ bnc_conf_defaults(struct bnc_conf *c)
     c->argon2.t_cost = BNC_ARGON2_DEFAULT_T;
     c->argon2.parallelism = BNC_ARGON2_DEFAULT_P;
     c->rehash = 1;
+    /* Nothing trusted by default: behind a local proxy without
+     * trusted_proxies every client would look like 127.0.0.1, and trusting
+     * loopback would then switch the protection off for all of them. */
+    c->throttle.enabled = 1;
+    c->throttle.user_threshold = 5;
+    c->throttle.network_threshold = 20;
+    c->throttle.window = 15 * 60;
+    c->throttle.ban = 60;
+    c->throttle.max_ban = 60 * 60;
     c->log.target = BNC_LOG_STDERR;
     c->log.level = BNC_LOG_INFO;
     c->log.format = BNC_LOG_LOGFMT;
@@ -953,6 +1084,25 @@ bnc_conf_check_rules(struct bnc_conf_ctx *x, struct bnc_conf_section *s)
     free(lits);
 }
 
+/* Cross-field checks of [throttle]. */
+static void
+bnc_conf_check_throttle(struct bnc_conf_ctx *x)
+{
+    struct bnc_throttle_conf *t = &x->c->throttle;
+    size_t i;
+
+    if (t->max_ban < t->ban)
+        bnc_diag_error(x->d, x->file, x->throttle_max_ban_line,
+                       "max_ban: must be at least ban (%llu s), got %llu s",
+                       (unsigned long long)t->ban,
+                       (unsigned long long)t->max_ban);
+    for (i = 0; i < t->ntrusted; i++)
+        if (t->trusted[i].prefix == 0)
+            bnc_diag_warn(x->d, x->file, x->throttle_trusted_line,
+                          "trusted: a /0 block trusts every client: "
+                          "brute-force protection is off for them");
+}
+
 static void
 bnc_conf_validate(struct bnc_conf *c, struct bnc_diag *d)
 {
@@ -994,6 +1144,7 @@ bnc_conf_validate(struct bnc_conf *c, struct bnc_diag *d)
                        "argon2_memory: must be at least 8 KiB per lane "
                        "(%u KiB for argon2_parallelism = %u)",
                        8 * c->argon2.parallelism, c->argon2.parallelism);
+    bnc_conf_check_throttle(&x);
     if (rules != NULL)
         bnc_conf_check_rules(&x, rules);
     else
@@ -1155,6 +1306,7 @@ bnc_conf_free(struct bnc_conf *c)
     bnc_strv_free(c->schemes);
     free(c->realm);
     free(c->trusted_proxies);
+    free(c->throttle.trusted);
     free(c->device_param);
     bnc_rules_free(c->rules);
     free(c);

@@ -69,6 +69,8 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--device", BNC_CTL_O_DEVICE, 1},
     {"--user", BNC_CTL_O_USER, 1},
     {"--quiet", BNC_CTL_O_QUIET, 0},
+    {"--network", BNC_CTL_O_NETWORK, 1},
+    {"--all", BNC_CTL_O_ALL, 0},
     {"--alg", BNC_CTL_O_ALG, 1},
     {"--kid", BNC_CTL_O_KID, 1},
     {"--out", BNC_CTL_O_OUT, 1},
@@ -156,6 +158,16 @@ static const struct bnc_ctl_verb bnc_ctl_jwt_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+static const struct bnc_ctl_verb bnc_ctl_ban_verbs[] = {
+    {"list", "[--json]",
+     "list failure counters and bans of the brute-force throttle",
+     0, 0, BNC_CTL_O_JSON, bnc_ctl_ban_list},
+    {"clear", "USER | --network CIDR | --all",
+     "clear a user's counter and ban, those of networks inside CIDR, or all",
+     0, 1, BNC_CTL_O_NETWORK | BNC_CTL_O_ALL, bnc_ctl_ban_clear},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"user", bnc_ctl_user_verbs},
     {"group", bnc_ctl_group_verbs},
@@ -163,6 +175,7 @@ static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"session", bnc_ctl_session_verbs},
     {"jwt", bnc_ctl_jwt_verbs},
     {"db", bnc_ctl_db_verbs},
+    {"ban", bnc_ctl_ban_verbs},
     {NULL, NULL}
 };
 
@@ -568,6 +581,16 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         }
         case BNC_CTL_O_QUIET:
             a->quiet = 1;
+            break;
+        case BNC_CTL_O_NETWORK:
+            if (a->network != NULL) {
+                bnc_ctl_errx("option %s given twice", od->name);
+                goto out;
+            }
+            a->network = value;
+            break;
+        case BNC_CTL_O_ALL:
+            a->all = 1;
             break;
         default:
             break;

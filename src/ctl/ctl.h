@@ -43,9 +43,11 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
     BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
-    BNC_CTL_O_ALG = 1u << 14,       /* --alg ES256 (jwt) */
-    BNC_CTL_O_KID = 1u << 15,       /* --kid K (jwt keygen) */
-    BNC_CTL_O_OUT = 1u << 16        /* --out FILE (jwt keygen) */
+    BNC_CTL_O_NETWORK = 1u << 14,   /* --network CIDR (ban clear) */
+    BNC_CTL_O_ALL = 1u << 15,       /* --all (ban clear) */
+    BNC_CTL_O_ALG = 1u << 16,       /* --alg ES256 (jwt) */
+    BNC_CTL_O_KID = 1u << 17,       /* --kid K (jwt keygen) */
+    BNC_CTL_O_OUT = 1u << 18        /* --out FILE (jwt keygen) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -71,6 +73,9 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    /* ban clear */
+    const char *network;    /* --network */
+    int all;                /* --all */
     /* jwt */
     const char *alg;        /* --alg */
     const char *kid;        /* --kid */
@@ -159,6 +164,10 @@ int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* Ends every session of user (store open), printing how many; a failure
  * is a warning (not_before voids them anyway). 0 or -1. */
 int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
+
+/* cmd_ban.c: the brute-force throttle's counters and bans */
+int bnc_ctl_ban_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */

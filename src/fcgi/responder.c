@@ -321,6 +321,36 @@ bnc_responder_end_old(const struct bnc_session_conf *sc, struct bnc_store *st,
     bnc_result_cleanup(&res);
 }
 
+/* A banned name or network (issue 7): 429 with Retry-After, the same for
+ * any password; the form page shows DRF's message. */
+static void
+bnc_responder_throttled(struct bnc_response *resp, struct bnc_decision *d,
+                        int form, const struct bnc_result *res,
+                        const char *username, const char *next)
+{
+    struct bnc_login_view v;
+    char secs[16];
+
+    d->outcome = BNC_OUT_DENY;
+    d->status = 429;
+    d->retry_after = res->retry_after;
+    d->code = res->code;
+    snprintf(d->detail_buf, sizeof(d->detail_buf), "%s", res->detail);
+    d->detail = d->detail_buf;
+    snprintf(d->reason, sizeof(d->reason), "login refused: %s", res->reason);
+    snprintf(secs, sizeof(secs), "%u", res->retry_after);
+    if (form) {
+        memset(&v, 0, sizeof(v));
+        v.next = next;
+        v.username = username;
+        v.error = res->detail;
+        bnc_login_page_render(resp, 429, &v);
+    } else {
+        bnc_response_json_error(resp, 429, res->detail, res->code);
+    }
+    bnc_response_header(resp, "Retry-After", secs);
+}
+
 static void
 bnc_responder_login_post(struct bnc_runtime *rt,
                          const struct bnc_session_conf *sc,
@@ -360,8 +390,13 @@ bnc_responder_login_post(struct bnc_runtime *rt,
         bnc_responder_login_invalid(resp, d, form, uerr, perr, next);
         goto out;
     }
-    verdict = bnc_pwcheck_verify_user(bnc_runtime_pwcheck(rt), fu->value,
-                                      fp->value, fp->vlen, &res, &u);
+    verdict = bnc_pwcheck_verify_user(bnc_runtime_pwcheck(rt), req,
+                                      fu->value, fp->value, fp->vlen, &res,
+                                      &u);
+    if (verdict == BNC_DENY && res.status == 429) {
+        bnc_responder_throttled(resp, d, form, &res, fu->value, next);
+        goto out;
+    }
     if (verdict == BNC_DENY) {
         int inactive = res.detail != NULL &&
                        strcmp(res.detail, BNC_PWCHECK_INACTIVE) == 0;

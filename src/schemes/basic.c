@@ -85,6 +85,7 @@ bnc_scheme_basic_configure(const struct bnc_scheme_host *host,
     b->pw = bnc_pwcheck_new(host->store, &host->conf->argon2,
                             host->conf->rehash, ttl > 0 ? (size_t)size : 0,
                             (unsigned)ttl);
+    bnc_pwcheck_set_throttle(b->pw, &host->conf->throttle);
     *statep = b;
     return 0;
 }
@@ -190,8 +191,9 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
         if (strlen(req->remote_user) + strlen(req->remote_passwd) + 1 >
             b->max_length)
             return bnc_result_deny(res, 401, BNC_BASIC_LONG, BNC_CODE_FAILED);
-        return bnc_pwcheck_verify(b->pw, req->remote_user, req->remote_passwd,
-                                strlen(req->remote_passwd), res);
+        return bnc_pwcheck_verify(b->pw, req, req->remote_user,
+                                  req->remote_passwd,
+                                  strlen(req->remote_passwd), res);
     }
     parts = bnc_basic_split(req->authorization, &kw, &kwlen, &cred, &credlen);
     if (parts == 0 || kwlen != 5 || strncasecmp(kw, "basic", 5) != 0)
@@ -245,7 +247,7 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
         v = bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
         goto out;
     }
-    v = bnc_pwcheck_verify(b->pw, utf8, pw, strlen(pw), res);
+    v = bnc_pwcheck_verify(b->pw, req, utf8, pw, strlen(pw), res);
 out:
     if (dec != NULL) {
         bnc_memzero(dec, cap + 1);

@@ -329,6 +329,8 @@ bnc_token_verify(struct bnc_token_scheme *t, const struct bnc_request *req,
         return bnc_result_deny(res, 401, BNC_TOKEN_INVALID, BNC_CODE_FAILED);
     }
     bnc_sha256(key, keylen, digest);
+    res->cred_fp = (uint32_t)digest[0] << 24 | (uint32_t)digest[1] << 16 |
+                   (uint32_t)digest[2] << 8 | digest[3];
     rc = bnc_store_token_get(t->store, digest, &tk);
     if (rc == BNC_STORE_NOTFOUND) {
         bnc_result_reason(res, "%s: unknown token", via);

@@ -30,6 +30,9 @@ static const char bnc_fuzz_cookie_conf[] =
     "argon2_time = 1\n"
     "[session]\n"
     "trusted_origins = https://trusted.example\n"
+    /* The oracle knows valid credentials, not bans: no throttle here. */
+    "[throttle]\n"
+    "enabled = no\n"
     "[rules]\n"
     "/pub/ = anonymous\n"
     "/ = authenticated\n";

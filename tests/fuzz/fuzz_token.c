@@ -24,6 +24,9 @@ static const char bnc_fuzz_token_conf[] =
     "[token]\n"
     "header = X-API-Key\n"
     "touch = no\n"
+    /* The oracle knows valid credentials, not bans: no throttle here. */
+    "[throttle]\n"
+    "enabled = no\n"
     "[rules]\n"
     "/pub/ = anonymous\n"
     "/ = authenticated\n";

@@ -430,6 +430,9 @@ write_bouncer_conf() {
     {
         printf '[store]\npath = %s\n\n' "$store"
         printf '[auth]\nschemes = basic\nrealm = %s\n\n' "$realm"
+        # The tests' one client (loopback) fails on purpose, many times;
+        # throttle.sh tests the throttle.
+        printf '[throttle]\ntrusted = 127.0.0.1, ::1\n\n'
         printf '[rules]\n'
         for rule in "$@"; do
             printf '%s\n' "$rule"

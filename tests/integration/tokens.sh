@@ -112,6 +112,8 @@ write_conf() {
     {
         printf '[store]\npath = %s\n\n' "$STORE"
         printf '[auth]\nschemes = %s\nrealm = %s\n%s\n' "$schemes" "$REALM" "$extra"
+        # The one test client (loopback) sends bad keys on purpose.
+        printf '[throttle]\ntrusted = 127.0.0.1, ::1\n\n'
         printf '[rules]\n'
         for rule in "$@"; do
             printf '%s\n' "$rule"

@@ -47,7 +47,12 @@ bnc_t_runtime(const char *extra, struct bnc_diag *d)
                    "[rules]\n/ = authenticated\n", bnc_t_dir, extra);
     conf = bnc_conf_load_mem("unit.conf", b.data, b.len, d);
     bnc_buf_cleanup(&b);
-    return conf != NULL ? bnc_runtime_new(conf, bnc_t_store, d) : NULL;
+    if (conf == NULL)
+        return NULL;
+    /* The scheme's own answers are under test; the throttle (which would
+     * ban this suite's one client address) has test_throttle. */
+    conf->throttle.enabled = 0;
+    return bnc_runtime_new(conf, bnc_t_store, d);
 }
 
 static void

@@ -70,6 +70,10 @@ bnc_t_runtime(const char *text, struct bnc_diag *d)
     struct bnc_conf *conf;
 
     conf = bnc_conf_load_mem("test.conf", text, strlen(text), d);
+    /* The scheme's own answers are under test here; the throttle (which
+     * would ban this suite's one client address) has test_throttle. */
+    if (conf != NULL)
+        conf->throttle.enabled = 0;
     return conf != NULL ? bnc_runtime_new(conf, bnc_t_store, d) : NULL;
 }
 
