@@ -817,7 +817,7 @@ mkdir -p "$OUT"
         V_RS256=$(vus +F2 5)
         V_ES256=$(vus +F4 5)
         V_EdDSA=$(vus +F6 6)
-        read -r jfrate jfus _ _ _ < <(stat_direct jwt_floor)
+        read -r jfrate jfus jfp50 jfp99 jferr < <(stat_direct jwt_floor)
         echo "JWT access tokens ([auth] schemes = jwt, check_user = yes: user and denylist"
         echo "lookups included; keys from bouncerctl jwt keygen, RSA 3072 bits; tokens signed"
         echo "by PyJWT). Same client as above; the floor re-measured in the same rounds."
@@ -826,7 +826,7 @@ mkdir -p "$OUT"
         printf '%-30s %10s %9s %8s %8s %7s %9s  %s\n' case "req/s" "us/req" p50_us p99_us errors \
             "ossl_us" "time vs floor"
         printf '%-30s %10.0f %9.1f %8s %8s %7s %9s  %s\n' "floor: noop-authorizer" \
-            "$jfrate" "$jfus" "-" "-" "-" "-" "1.00x"
+            "$jfrate" "$jfus" "$jfp50" "$jfp99" "$jferr" "-" "1.00x"
         for alg in $JWT_ALGS; do
             read -r rate us p50 p99 errs < <(stat_direct "jwt_$alg")
             eval "v=\${V_$alg-}"
@@ -837,15 +837,20 @@ mkdir -p "$OUT"
         echo
         echo "Issue 5 targets: HS256 <= 1.25x the floor; asymmetric <= floor + 1.2x OpenSSL's verify:"
         for alg in $JWT_ALGS; do
-            read -r _ us _ _ _ < <(stat_direct "jwt_$alg")
+            read -r _ us p50 _ _ < <(stat_direct "jwt_$alg")
             eval "v=\${V_$alg-}"
+            # us/req (mean) first; the p50 line is less hurt by a busy host.
             if [ "$alg" = HS256 ]; then
-                awk -v a="$us" -v f="$jfus" 'BEGIN { r = a / f
-                    printf "  HS256: %.2fx the floor -> %s\n", r, (r <= 1.25) ? "met" : "NOT met" }'
+                awk -v a="$us" -v f="$jfus" -v p="$p50" -v fp="$jfp50" 'BEGIN { r = a / f; q = p / fp
+                    printf "  HS256: us/req %.2fx the floor -> %s; p50 %.2fx -> %s\n", r,
+                        (r <= 1.25) ? "met" : "NOT met", q, (q <= 1.25) ? "met" : "NOT met" }'
             elif [ -n "$v" ]; then
-                awk -v a="$us" -v f="$jfus" -v v="$v" -v n="$alg" 'BEGIN { lim = f + 1.2 * v
-                    printf "  %s: %.1f us vs limit %.1f us (floor %.1f + 1.2 x %.1f) -> %s (%.2fx of OpenSSL verify above the floor)\n",
-                        n, a, lim, f, v, (a <= lim) ? "met" : "NOT met", (a - f) / v }'
+                awk -v a="$us" -v f="$jfus" -v v="$v" -v n="$alg" -v p="$p50" -v fp="$jfp50" 'BEGIN {
+                    lim = f + 1.2 * v; plim = fp + 1.2 * v
+                    printf "  %s: us/req %.1f vs limit %.1f (floor %.1f + 1.2 x %.1f) -> %s (%.2fx OpenSSL verify above the floor)\n",
+                        n, a, lim, f, v, (a <= lim) ? "met" : "NOT met", (a - f) / v
+                    printf "  %*s  p50 %.0f vs limit %.1f (floor p50 %.0f + 1.2 x %.1f) -> %s (%.2fx)\n",
+                        length(n), "", p, plim, fp, v, (p <= plim) ? "met" : "NOT met", (p - fp) / v }'
             else
                 echo "  $alg: no openssl speed figure"
             fi

@@ -25,6 +25,7 @@ static const struct {
     {"group del", 1},     {"token create", 1}, {"token revoke", 0},
     {"session revoke", 0}, {"db init", 0},     {"db backup", 1},
     {"user logout-all", 1}, {"db gc", 0},
+    {"jwt revoke", 0},
     {NULL, 0}
 };
 

@@ -69,12 +69,12 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--device", BNC_CTL_O_DEVICE, 1},
     {"--user", BNC_CTL_O_USER, 1},
     {"--quiet", BNC_CTL_O_QUIET, 0},
+    {"--network", BNC_CTL_O_NETWORK, 1},
+    {"--all", BNC_CTL_O_ALL, 0},
     {"--alg", BNC_CTL_O_ALG, 1},
     {"--kid", BNC_CTL_O_KID, 1},
     {"--out", BNC_CTL_O_OUT, 1},
     {"--tokens", BNC_CTL_O_TOKENS, 0},
-    {"--network", BNC_CTL_O_NETWORK, 1},
-    {"--all", BNC_CTL_O_ALL, 0},
     {NULL, 0, 0}
 };
 

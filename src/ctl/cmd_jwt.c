@@ -12,6 +12,7 @@
 #include "jwt/jwt.h"
 #include "store/jwt.h"
 #include "util/buf.h"
+#include "util/str.h"
 
 /* [jwt] of the configuration, keys loaded; NULL after printing why. */
 static struct bnc_jwt_conf *
@@ -162,6 +163,10 @@ bnc_ctl_jwt_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
                              : jc->access_lifetime) + jc->leeway;
         bnc_jwt_conf_free(jc);
     }
+    /* A jti names a token, it is not one: fine for the audit line. */
+    bnc_strlcpy(ctx->audit_target, jti, sizeof(ctx->audit_target));
+    snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "expires=%lld",
+             (long long)expires);
     if (bnc_ctl_store(ctx, 0) == NULL)
         return BNC_CTL_EXIT_FAIL;
     rc = bnc_store_jwt_deny(ctx->store, jti, expires, BNC_STORE_SYNC);

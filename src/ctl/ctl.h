@@ -43,12 +43,12 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_DEVICE = 1u << 11,    /* --device ID */
     BNC_CTL_O_USER = 1u << 12,      /* --user NAME */
     BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
-    BNC_CTL_O_ALG = 1u << 14,       /* --alg ES256 (jwt) */
-    BNC_CTL_O_KID = 1u << 15,       /* --kid K (jwt keygen) */
-    BNC_CTL_O_OUT = 1u << 16,       /* --out FILE (jwt keygen) */
-    BNC_CTL_O_TOKENS = 1u << 17,    /* --tokens (user logout-all) */
-    BNC_CTL_O_NETWORK = 1u << 18,   /* --network CIDR (ban clear) */
-    BNC_CTL_O_ALL = 1u << 19        /* --all (ban clear) */
+    BNC_CTL_O_NETWORK = 1u << 14,   /* --network CIDR (ban clear) */
+    BNC_CTL_O_ALL = 1u << 15,       /* --all (ban clear) */
+    BNC_CTL_O_ALG = 1u << 16,       /* --alg ES256 (jwt) */
+    BNC_CTL_O_KID = 1u << 17,       /* --kid K (jwt keygen) */
+    BNC_CTL_O_OUT = 1u << 18,       /* --out FILE (jwt keygen) */
+    BNC_CTL_O_TOKENS = 1u << 19     /* --tokens (user logout-all) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -74,14 +74,14 @@ struct bnc_ctl_args {
     const char *device;
     const char *user;       /* --user */
     int quiet;
+    /* ban clear */
+    const char *network;    /* --network */
+    int all;                /* --all */
     /* jwt */
     const char *alg;        /* --alg */
     const char *kid;        /* --kid */
     const char *out;        /* --out */
     int tokens;             /* --tokens (user logout-all) */
-    /* ban clear */
-    const char *network;    /* --network */
-    int all;                /* --all */
 };
 
 /* What a command runs with. Config and store are opened on demand, so a

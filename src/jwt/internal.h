@@ -38,6 +38,9 @@ struct bnc_jwt_key {
     unsigned char *secret;     /* HMAC */
     size_t secret_len;
     EVP_MAC_CTX *mac;          /* HMAC: keyed template, dup'ed per use */
+    /* Asymmetric: a verification context set up once (algorithm fetches,
+     * padding), copied per use; NULL = set one up each time. */
+    EVP_MD_CTX *vtmpl;
 };
 
 struct bnc_jwt_keyset {
@@ -68,6 +71,8 @@ json_t *bnc_jwt_key_public_jwk(const struct bnc_jwt_key *k);
  * R||S). */
 int bnc_jwt_sig_verify(const struct bnc_jwt_key *k, const void *data,
                        size_t len, const unsigned char *sig, size_t siglen);
+/* Prepares k->vtmpl (best effort: without it verification still works). */
+void bnc_jwt_sig_prepare(struct bnc_jwt_key *k);
 int bnc_jwt_sig_sign(const struct bnc_jwt_key *k, const void *data,
                      size_t len, unsigned char *sig, size_t cap,
                      size_t *siglen, struct bnc_err *err);

@@ -23,6 +23,7 @@ bnc_jwt_key_free(struct bnc_jwt_key *k)
     free(k->kid);
     EVP_PKEY_free(k->pkey);
     EVP_MAC_CTX_free(k->mac);
+    EVP_MD_CTX_free(k->vtmpl);
     if (k->secret != NULL) {
         /* Keys are wiped when a reload drops them (STYLE 6). */
         bnc_memzero(k->secret, k->secret_len);

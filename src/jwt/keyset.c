@@ -431,6 +431,7 @@ bnc_jwt_keyset_add(struct bnc_jwt_keyset *ks, struct bnc_jwt_key *k,
             bnc_jwt_key_free(k);
         return -1;
     }
+    bnc_jwt_sig_prepare(k);
     ks->keys = bnc_realloc(ks->keys, (ks->nkeys + 1) * sizeof(*ks->keys));
     ks->keys[ks->nkeys++] = k;
     if (k == ks->signer)
