@@ -11,7 +11,8 @@
 #        BENCH_SESSIONS=0 skips the session part, BENCH_SESSION_CACHE
 #        (directory keeping the 100,000-session store between runs; default
 #        $TMPDIR/bnc-bench-sess100k-UID), BENCH_SESSION_COOKIES (distinct
-#        cookies, 200), BENCH_JWT=0 skips the JWT part
+#        cookies, 200), BENCH_JWT=0 skips the JWT part, BENCH_RULES=0
+#        skips the access-rule part (bench/rules.sh, which also runs on its own)
 #
 # Never fails on a number: it exits non-zero only when it cannot run at all.
 
@@ -889,6 +890,10 @@ mkdir -p "$OUT"
     echo "decision log: $(wc -l <"$TMP/bouncer.err") lines written by the cached bouncer" \
         "($(wc -c <"$TMP/bouncer.err") bytes)"
 } | tee "$OUT/latest.txt"
+# Access rules (issue 6): its own servers and store, appended to the report.
+if [ "${BENCH_RULES:-1}" != 0 ]; then
+    "$SRC/bench/rules.sh" "$B" | tee -a "$OUT/latest.txt"
+fi
 if [ -s "$TMP/client.err" ]; then
     log "client errors (first 5):"
     head -n 5 "$TMP/client.err" >&2

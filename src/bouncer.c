@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth/decide.h"
+#include "auth/rules_check.h"
 #include "conf/conf.h"
 #include "fcgi/loop.h"
 #include "fcgi/request.h"
@@ -215,6 +216,8 @@ bnc_main_check(const char *path)
         store = bnc_store_open(&so, &err);
         if (store == NULL)
             bnc_diag_error(&d, NULL, 0, "%s", err.msg);
+        /* Before bnc_runtime_new(), which takes conf over. */
+        bnc_rules_lint(conf, store, &d);
         rt = bnc_runtime_new(conf, store, &d);
     }
     bnc_diag_print(&d, stderr);

@@ -35,6 +35,9 @@ bnc_decide_rule_name(const struct bnc_rule *rule, char *buf, size_t n)
 {
     if (rule->line > 0)
         snprintf(buf, n, "line %u", rule->line);
+    else if (strncmp(rule->text, BNC_RULES_SERVER_PARAM " ",
+                     sizeof(BNC_RULES_SERVER_PARAM)) == 0)
+        snprintf(buf, n, "'%.60s' (from the server)", rule->text);
     else
         snprintf(buf, n, "'%.60s' (default)", rule->text ? rule->text : "?");
     return buf;
@@ -176,8 +179,11 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     char path[BNC_PATH_MAX];
     const char *why = NULL;
     const struct bnc_rule *rule;
+    struct bnc_rule *server_rule = NULL;
+    const char *server_param;
     struct bnc_rule_facts facts;
-    char where[96];
+    struct bnc_rule_answer ans;
+    char where[128];
 
     memset(d, 0, sizeof(*d));
     d->outcome = BNC_OUT_DENY; /* every early return denies */
@@ -205,54 +211,78 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
                           "authentication_failed");
         return;
     }
-    rule = bnc_rules_match(rt->conf->rules, req->method, path);
-    if (rule == NULL) {
-        snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s", path);
-        if (d->authenticated)
-            bnc_decision_deny(d, 403,
-                              "You do not have permission to perform this action.",
-                              "permission_denied");
-        else
-            bnc_decision_deny(d, 401,
-                              "Authentication credentials were not provided.",
-                              "not_authenticated");
-        return;
+    /* Per-location requirements from the web server (SetEnvIf,
+     * setenv.add-environment, fastcgi_param): a param, never an HTTP_
+     * header, so a client cannot set it. They replace the file's rules. */
+    server_param = bnc_request_param(req, BNC_RULES_SERVER_PARAM);
+    /* Empty = not set: nginx sends "" for a location that set nothing. */
+    if (server_param != NULL && server_param[0] != '\0') {
+        struct bnc_diag diag;
+
+        bnc_diag_init(&diag);
+        server_rule = bnc_rule_from_server(server_param, &diag);
+        if (server_rule == NULL) {
+            /* The server's own config is wrong: say so, never guess. */
+            snprintf(d->reason, sizeof(d->reason), "%s",
+                     diag.n > 0 ? diag.lines[0]
+                                : BNC_RULES_SERVER_PARAM " is invalid");
+            bnc_diag_cleanup(&diag);
+            bnc_decision_deny(d, 500,
+                              "The server's access rule (" BNC_RULES_SERVER_PARAM
+                              ") is invalid.", "server_misconfigured");
+            d->outcome = BNC_OUT_ERROR;
+            return;
+        }
+        bnc_diag_cleanup(&diag);
     }
     facts.id = d->authenticated ? &d->id : NULL;
     facts.scheme = d->scheme;
     facts.client = req->client_ok ? &req->client_addr : NULL;
-    facts.https = req->https;
-    switch (bnc_rule_eval(rule, &facts)) {
+    facts.https = bnc_rules_https(rt->conf->rules, req->https, facts.client);
+    bnc_rules_answer(rt->conf->rules, server_rule, req->method, req->host,
+                     path, &facts, &ans);
+    rule = ans.rule;
+    if (rule != NULL)
+        bnc_decide_rule_name(rule, where, sizeof(where));
+    else
+        snprintf(where, sizeof(where), "(none: default_policy = %s)",
+                 rt->conf->rules->default_authenticated ? "authenticated"
+                                                        : "deny");
+    switch (ans.outcome) {
     case BNC_RULE_ALLOW:
         d->outcome = BNC_OUT_ALLOW;
         d->status = 200;
         if (d->reason[0] == '\0' || !d->authenticated)
-            snprintf(d->reason, sizeof(d->reason), "rule %s allows",
-                     bnc_decide_rule_name(rule, where, sizeof(where)));
-        return;
+            snprintf(d->reason, sizeof(d->reason), "rule %s allows", where);
+        break;
     case BNC_RULE_UNAUTHENTICATED:
-        snprintf(d->reason, sizeof(d->reason),
-                 "rule %s requires authentication",
-                 bnc_decide_rule_name(rule, where, sizeof(where)));
+        if (rule == NULL)
+            snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s",
+                     path);
+        else
+            snprintf(d->reason, sizeof(d->reason),
+                     "rule %s requires authentication", where);
         bnc_decision_deny(d, 401,
                           "Authentication credentials were not provided.",
                           "not_authenticated");
-        return;
+        break;
     case BNC_RULE_NEED_HTTPS:
         snprintf(d->reason, sizeof(d->reason), "rule %s requires https",
-                 bnc_decide_rule_name(rule, where, sizeof(where)));
-        bnc_decision_deny(d, 403, "HTTPS is required for this resource.",
-                          "https_required");
-        return;
+                 where);
+        bnc_decision_deny(d, 403, BNC_DECIDE_HTTPS_DETAIL, "https_required");
+        break;
     case BNC_RULE_FORBIDDEN:
     default:
-        snprintf(d->reason, sizeof(d->reason), "rule %s forbids",
-                 bnc_decide_rule_name(rule, where, sizeof(where)));
-        bnc_decision_deny(d, 403,
-                          "You do not have permission to perform this action.",
+        if (rule == NULL)
+            snprintf(d->reason, sizeof(d->reason), "no rule matches %.200s",
+                     path);
+        else
+            snprintf(d->reason, sizeof(d->reason), "rule %s forbids", where);
+        bnc_decision_deny(d, 403, BNC_DECIDE_FORBIDDEN_DETAIL,
                           "permission_denied");
-        return;
+        break;
     }
+    bnc_rule_free(server_rule);
 }
 
 /* One WWW-Authenticate header per challenge (RFC 9110 allows repeats). */

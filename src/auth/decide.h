@@ -9,6 +9,12 @@ struct bnc_runtime;
 struct bnc_request;
 struct bnc_response;
 
+/* The JSON details of the rule denials (DRF's wording for the 403). */
+#define BNC_DECIDE_FORBIDDEN_DETAIL \
+    "You do not have permission to perform this action."
+#define BNC_DECIDE_HTTPS_DETAIL \
+    "HTTPS is required for this resource: repeat the request over https://."
+
 enum bnc_outcome { BNC_OUT_ALLOW = 1, BNC_OUT_DENY, BNC_OUT_ERROR };
 
 struct bnc_decision {

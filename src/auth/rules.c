@@ -2,6 +2,7 @@
 /* Access rules: parse "[METHODS ]PATTERN = REQ ...", match, evaluate, and
  * normalise request paths before they are matched. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,9 @@
 #include "auth/scheme.h"
 #include "util/mem.h"
 #include "util/str.h"
+
+struct bnc_rules_index;
+static void bnc_rules_index_free(struct bnc_rules_index *x);
 
 /* Paths up to this length are matched with an on-stack table. */
 #define BNC_RULES_GLOB_STACK 1024
@@ -64,6 +68,7 @@ bnc_rules_rule_cleanup(struct bnc_rule *r)
     }
     free(r->reqs);
     free(r->text);
+    free(r->host);
     free(r->pattern);
     memset(r, 0, sizeof(*r));
 }
@@ -78,7 +83,28 @@ bnc_rules_free(struct bnc_rules *r)
     for (i = 0; i < r->n; i++)
         bnc_rules_rule_cleanup(&r->v[i]);
     free(r->v);
+    bnc_rules_index_free(r->idx);
     free(r);
+}
+
+void
+bnc_rule_free(struct bnc_rule *rule)
+{
+    if (rule == NULL)
+        return;
+    bnc_rules_rule_cleanup(rule);
+    free(rule);
+}
+
+/* Copies n bytes of s into buf (cut to fit) as a string. */
+static const char *
+bnc_strndup_tmp(char *buf, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
 }
 
 static int
@@ -160,6 +186,53 @@ bnc_rules_check_pattern(const char *p, const char *file, unsigned line,
         }
     }
     return 0;
+}
+
+/* The host part of a rule's left side: "api.example.org", "*.example.org",
+ * "127.0.0.1" or "[::1]", stored in lower case. A port, a scheme or any
+ * other character is an error: the rule could never match. */
+static int
+bnc_rules_parse_host(const char *h, size_t len, char **out, const char *file,
+                     unsigned line, struct bnc_diag *d)
+{
+    size_t i = 0, k;
+    char *v;
+
+    if (len >= 2 && h[0] == '*' && h[1] == '.')
+        i = 2;
+    if (len - i == 0 || len > 253)
+        goto bad;
+    if (h[i] == '[') {
+        if (i != 0 || h[len - 1] != ']' || len < 4)
+            goto bad;
+        for (k = 1; k + 1 < len; k++)
+            if (!((h[k] >= '0' && h[k] <= '9') || (h[k] >= 'a' && h[k] <= 'f') ||
+                  (h[k] >= 'A' && h[k] <= 'F') || h[k] == ':' || h[k] == '.'))
+                goto bad;
+    } else {
+        for (k = i; k < len; k++) {
+            char c = h[k];
+
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+                goto bad;
+        }
+        if (h[i] == '.' || h[len - 1] == '.' ||
+            memmem(h + i, len - i, "..", 2) != NULL)
+            goto bad;
+    }
+    v = bnc_strndup(h, len);
+    for (k = 0; k < len; k++)
+        if (v[k] >= 'A' && v[k] <= 'Z')
+            v[k] = (char)(v[k] + 32);
+    *out = v;
+    return 0;
+bad:
+    bnc_diag_error(d, file, line,
+                   "rule host '%.*s': expected a host name such as "
+                   "api.example.org, *.example.org or [::1] (no scheme, no "
+                   "port)", (int)(len > 300 ? 300 : len), h);
+    return -1;
 }
 
 /* "NAME[,NAME]" for user/group/scope/scheme. */
@@ -265,7 +338,8 @@ bnc_rules_add(struct bnc_rules *r, const char *lhs, const char *rhs,
               const char *file, unsigned line, struct bnc_diag *d)
 {
     struct bnc_rule rule;
-    char *left = NULL, *right = NULL, *p, *word, *pat;
+    char *left = NULL, *right = NULL, *p, *word, *pat, *hst;
+    char tmp[16];
     size_t i, len;
     int rc = -1, anonymous = 0, mrc;
 
@@ -278,24 +352,36 @@ bnc_rules_add(struct bnc_rules *r, const char *lhs, const char *rhs,
     right = bnc_strdup(rhs);
     bnc_str_trim(right);
 
-    /* Methods never contain '/', patterns always start with it. */
+    /* Methods never contain '/', a path always starts with it, so what
+     * stands right before the first '/' (back to a space) is a host. */
     pat = strchr(left, '/');
     if (pat == NULL) {
         bnc_diag_error(d, file, line,
                        "rule pattern must start with '/', got '%s'", left);
         goto out;
     }
-    if (pat != left) {
-        char *methods = bnc_strndup(left, (size_t)(pat - left));
-
-        bnc_str_trim(methods);
-        if (!bnc_rules_is_space(pat[-1])) {
+    hst = pat;
+    while (hst > left && !bnc_rules_is_space(hst[-1]))
+        hst--;
+    if (hst != pat) {
+        /* "GET/x" is a forgotten space, not a host named GET. */
+        if (hst == left &&
+            bnc_method_bit(bnc_strndup_tmp(tmp, sizeof(tmp), hst,
+                                           (size_t)(pat - hst))) !=
+                BNC_M_OTHER) {
             bnc_diag_error(d, file, line,
                            "rule pattern must start with '/', got '%s'",
                            left);
-            free(methods);
             goto out;
         }
+        if (bnc_rules_parse_host(hst, (size_t)(pat - hst), &rule.host, file,
+                                 line, d) != 0)
+            goto out;
+    }
+    if (hst != left) {
+        char *methods = bnc_strndup(left, (size_t)(hst - left));
+
+        bnc_str_trim(methods);
         mrc = bnc_rules_parse_methods(methods, &rule.methods, file, line, d);
         free(methods);
         if (mrc != 0)
@@ -361,6 +447,9 @@ bnc_rules_add(struct bnc_rules *r, const char *lhs, const char *rhs,
     snprintf(rule.text, len, "%s = %s", left, right);
     r->v = bnc_realloc(r->v, (r->n + 1) * sizeof(*r->v));
     r->v[r->n++] = rule;
+    /* The index holds pointers into v, which may have moved. */
+    bnc_rules_index_free(r->idx);
+    r->idx = NULL;
     memset(&rule, 0, sizeof(rule));
     rc = 0;
 out:
@@ -440,6 +529,12 @@ bnc_rules_glob(const char *pat, const char *s)
     for (j = 1; j < n && !res; j++)
         if (s[j] == '/' && cur[j])
             res = 1;
+    /* A pattern ending in '/' names a directory: like a prefix rule it
+     * covers everything below it ("/files/ * /private/" without the
+     * spaces covers "/files/x/private/a/b"). */
+    for (j = 1; j < n && !res && p > pat && p[-1] == '/'; j++)
+        if (cur[j])
+            res = 1;
     free(heap);
     return res;
 }
@@ -449,9 +544,28 @@ bnc_rules_pattern_match(const struct bnc_rule *rule, const char *path)
 {
     size_t plen;
 
-    if (rule->glob)
-        return bnc_rules_glob(rule->pattern, path);
     plen = strlen(rule->pattern);
+    if (rule->glob) {
+        size_t n = strlen(path);
+        char stack[512], *buf;
+        int m;
+
+        if (bnc_rules_glob(rule->pattern, path))
+            return 1;
+        /* As for prefixes below: "/files/ * /private/" (no spaces) also
+         * covers the directory "/files/x/private" itself. */
+        if (plen < 2 || rule->pattern[plen - 1] != '/' || n == 0 ||
+            path[n - 1] == '/')
+            return 0;
+        buf = n + 2 <= sizeof(stack) ? stack : bnc_malloc(n + 2);
+        memcpy(buf, path, n);
+        buf[n] = '/';
+        buf[n + 1] = '\0';
+        m = bnc_rules_glob(rule->pattern, buf);
+        if (buf != stack)
+            free(buf);
+        return m;
+    }
     if (strncmp(path, rule->pattern, plen) == 0)
         return 1;
     /* "/admin/" also covers "/admin": servers may serve the directory
@@ -461,24 +575,272 @@ bnc_rules_pattern_match(const struct bnc_rule *rule, const char *path)
            strncmp(path, rule->pattern, plen - 1) == 0;
 }
 
+int
+bnc_rules_host_canon(const char *host, char *out, size_t cap)
+{
+    size_t n, k;
+
+    if (host == NULL || out == NULL || cap == 0)
+        return -1;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+
+        if (close == NULL)
+            return -1;
+        n = (size_t)(close - host) + 1;
+        if (close[1] != '\0' && close[1] != ':')
+            return -1;
+    } else {
+        n = strcspn(host, ":");
+        if (host[n] == ':' && strchr(host + n + 1, ':') != NULL)
+            return -1; /* bare IPv6 is not a valid Host header */
+        while (n > 0 && host[n - 1] == '.')
+            n--; /* "example.org." is the same name */
+    }
+    if (n == 0 || n >= cap)
+        return -1;
+    for (k = 0; k < n; k++) {
+        char c = host[k];
+
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        /* Only what a host name or an IP literal holds: anything else
+         * (space, '/', '@', control bytes) makes the host unknown. */
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '.' || c == '_' || c == '[' || c == ']' || c == ':'))
+            return -1;
+        out[k] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int
+bnc_rules_host_match(const char *rule_host, const char *host)
+{
+    size_t hl, sl;
+
+    if (rule_host == NULL)
+        return 1;
+    if (host == NULL || host[0] == '\0')
+        return 0;
+    if (rule_host[0] == '*') {
+        /* "*.example.org": one or more labels before ".example.org". */
+        sl = strlen(rule_host + 1);
+        hl = strlen(host);
+        return hl > sl && strcmp(host + hl - sl, rule_host + 1) == 0;
+    }
+    return strcmp(rule_host, host) == 0;
+}
+
+/* ---- first-segment index -------------------------------------------------
+ * A rule whose pattern starts "/SEG/" with a literal SEG can only match
+ * paths whose first segment is SEG; the others ("/", "/adm", "/ *.php"
+ * without the space) may match any path. Matching walks, in rule order, the
+ * merge of the other rules and the rules of the path's own SEG, so with
+ * many rules a request looks at a few instead of all. */
+struct bnc_rules_bucket {
+    const char *seg;     /* points into a rule's pattern (after '/') */
+    size_t seglen;
+    size_t *ix;          /* rule indexes, ascending */
+    size_t n;
+};
+
+struct bnc_rules_index {
+    struct bnc_rules_bucket *b; /* sorted by segment */
+    size_t nb;
+    struct bnc_rules_bucket *hb; /* rules for one exact host and no
+                                    segment ("api.example.org/"), by host */
+    size_t nhb;
+    size_t *any;         /* all other rules, ascending */
+    size_t nany;
+};
+
+static void
+bnc_rules_index_free(struct bnc_rules_index *x)
+{
+    size_t i;
+
+    if (x == NULL)
+        return;
+    for (i = 0; i < x->nb; i++)
+        free(x->b[i].ix);
+    free(x->b);
+    for (i = 0; i < x->nhb; i++)
+        free(x->hb[i].ix);
+    free(x->hb);
+    free(x->any);
+    free(x);
+}
+
+/* Length of the literal first segment of a pattern, 0 if not keyed. */
+static size_t
+bnc_rules_key_len(const char *pattern)
+{
+    size_t n = strcspn(pattern + 1, "/*");
+
+    return n > 0 && pattern[1 + n] == '/' ? n : 0;
+}
+
+static int
+bnc_rules_seg_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+
+    if (c != 0)
+        return c;
+    return al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+static struct bnc_rules_bucket *
+bnc_rules_find_bucket(struct bnc_rules_bucket *bv, size_t nb, const char *seg,
+                      size_t len)
+{
+    size_t lo = 0, hi = nb;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = bnc_rules_seg_cmp(seg, len, bv[mid].seg, bv[mid].seglen);
+
+        if (c == 0)
+            return &bv[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* Adds rule i to the bucket for key in bv (sorted; load time only). */
+static void
+bnc_rules_bucket_add(struct bnc_rules_bucket *bv, size_t *nb, const char *key,
+                     size_t len, size_t i)
+{
+    struct bnc_rules_bucket *b = bnc_rules_find_bucket(bv, *nb, key, len);
+    size_t k;
+
+    if (b == NULL) {
+        for (k = *nb; k > 0; k--) {
+            if (bnc_rules_seg_cmp(key, len, bv[k - 1].seg, bv[k - 1].seglen) > 0)
+                break;
+            bv[k] = bv[k - 1];
+        }
+        b = &bv[k];
+        memset(b, 0, sizeof(*b));
+        b->seg = key;
+        b->seglen = len;
+        (*nb)++;
+    }
+    b->ix = bnc_realloc(b->ix, (b->n + 1) * sizeof(*b->ix));
+    b->ix[b->n++] = i;
+}
+
+void
+bnc_rules_index(struct bnc_rules *r)
+{
+    struct bnc_rules_index *x;
+    size_t i, cap;
+
+    if (r == NULL)
+        return;
+    bnc_rules_index_free(r->idx);
+    cap = r->n ? r->n : 1;
+    x = bnc_calloc(1, sizeof(*x));
+    x->any = bnc_calloc(cap, sizeof(*x->any));
+    x->b = bnc_calloc(cap, sizeof(*x->b));
+    x->hb = bnc_calloc(cap, sizeof(*x->hb));
+    for (i = 0; i < r->n; i++) {
+        const struct bnc_rule *rule = &r->v[i];
+        size_t len = bnc_rules_key_len(rule->pattern);
+
+        if (len > 0)
+            bnc_rules_bucket_add(x->b, &x->nb, rule->pattern + 1, len, i);
+        else if (rule->host != NULL && rule->host[0] != '*')
+            bnc_rules_bucket_add(x->hb, &x->nhb, rule->host,
+                                 strlen(rule->host), i);
+        else
+            x->any[x->nany++] = i;
+    }
+    r->idx = x;
+}
+
+void
+bnc_rules_index_drop(struct bnc_rules *r)
+{
+    if (r == NULL)
+        return;
+    bnc_rules_index_free(r->idx);
+    r->idx = NULL;
+}
+
+static int
+bnc_rules_rule_matches(const struct bnc_rule *rule, unsigned bit,
+                       const char *host, const char *path)
+{
+    if (rule->methods != 0 && (rule->methods & bit) == 0)
+        return 0;
+    if (rule->host != NULL && !bnc_rules_host_match(rule->host, host))
+        return 0;
+    return bnc_rules_pattern_match(rule, path);
+}
+
 const struct bnc_rule *
-bnc_rules_match(const struct bnc_rules *r, const char *method,
-                const char *path)
+bnc_rules_match_host(const struct bnc_rules *r, const char *method,
+                     const char *host, const char *path)
 {
     unsigned bit = bnc_method_bit(method);
+    char hbuf[256];
+    const char *h = NULL;
     size_t i;
 
     if (r == NULL || path == NULL)
         return NULL;
-    for (i = 0; i < r->n; i++) {
-        const struct bnc_rule *rule = &r->v[i];
+    if (host != NULL && host[0] != '\0' &&
+        bnc_rules_host_canon(host, hbuf, sizeof(hbuf)) == 0)
+        h = hbuf;
+    if (r->idx != NULL && path[0] == '/') {
+        struct bnc_rules_index *x = r->idx;
+        const struct bnc_rules_bucket *b, *hb = NULL;
+        size_t a = 0, k = 0, m = 0, seglen = strcspn(path + 1, "/");
 
-        if (rule->methods != 0 && (rule->methods & bit) == 0)
-            continue;
-        if (bnc_rules_pattern_match(rule, path))
-            return rule;
+        b = bnc_rules_find_bucket(x->b, x->nb, path + 1, seglen);
+        if (h != NULL)
+            hb = bnc_rules_find_bucket(x->hb, x->nhb, h, strlen(h));
+        /* Merge three ascending lists: the first match in rule order wins. */
+        for (;;) {
+            size_t next = SIZE_MAX;
+            int from = 0;
+
+            if (a < x->nany)
+                next = x->any[a], from = 1;
+            if (b != NULL && k < b->n && b->ix[k] < next)
+                next = b->ix[k], from = 2;
+            if (hb != NULL && m < hb->n && hb->ix[m] < next)
+                next = hb->ix[m], from = 3;
+            if (from == 0)
+                return NULL;
+            if (from == 1)
+                a++;
+            else if (from == 2)
+                k++;
+            else
+                m++;
+            if (bnc_rules_rule_matches(&r->v[next], bit, h, path))
+                return &r->v[next];
+        }
     }
+    for (i = 0; i < r->n; i++)
+        if (bnc_rules_rule_matches(&r->v[i], bit, h, path))
+            return &r->v[i];
     return NULL;
+}
+
+const struct bnc_rule *
+bnc_rules_match(const struct bnc_rules *r, const char *method,
+                const char *path)
+{
+    return bnc_rules_match_host(r, method, NULL, path);
 }
 
 /* 1 if word is one of the space-separated items of list. */
@@ -503,13 +865,16 @@ bnc_rules_in_words(const char *list, const char *word)
     return 0;
 }
 
+/* The identity-dependent requirements (user, group, scope, scheme). */
 static int
-bnc_rules_req_holds(const struct bnc_requirement *q,
-                    const struct bnc_rule_facts *f)
+bnc_rules_req_holds_id(const struct bnc_requirement *q,
+                       const struct bnc_rule_facts *f)
 {
     const struct bnc_identity *id = f->id;
     size_t i;
 
+    if (id == NULL)
+        return 0;
     switch (q->kind) {
     case BNC_REQ_AUTHENTICATED:
         return 1;
@@ -538,10 +903,88 @@ bnc_rules_req_holds(const struct bnc_requirement *q,
     }
 }
 
+static int
+bnc_rules_in_nets(const struct bnc_requirement *q,
+                  const struct bnc_rule_facts *f)
+{
+    size_t k;
+
+    for (k = 0; k < q->nnets && f->client != NULL; k++)
+        if (bnc_cidr_match(&q->nets[k], f->client))
+            return 1;
+    return 0;
+}
+
+int
+bnc_rule_req_holds(const struct bnc_requirement *q,
+                   const struct bnc_rule_facts *f)
+{
+    if (q == NULL || f == NULL)
+        return 0;
+    switch (q->kind) {
+    case BNC_REQ_ANONYMOUS:
+        return 1;
+    case BNC_REQ_HTTPS:
+        return f->https != 0;
+    case BNC_REQ_NETWORK:
+        return bnc_rules_in_nets(q, f);
+    default:
+        return bnc_rules_req_holds_id(q, f);
+    }
+}
+
+const char *
+bnc_rule_req_text(const struct bnc_requirement *q, char *buf, size_t n)
+{
+    size_t pos, i;
+
+    if (buf == NULL || n == 0)
+        return "";
+    pos = (size_t)snprintf(buf, n, "%s", bnc_rules_kind_name(q->kind));
+    for (i = 0; q->names != NULL && q->names[i] != NULL && pos < n; i++)
+        pos += (size_t)snprintf(buf + pos, n - pos, "%c%s", i ? ',' : ':',
+                                q->names[i]);
+    for (i = 0; i < q->nnets && pos < n; i++) {
+        char net[INET6_ADDRSTRLEN];
+        const struct bnc_addr *na = &q->nets[i].net;
+
+        if (inet_ntop(na->family == 4 ? AF_INET : AF_INET6, na->a, net,
+                      sizeof(net)) == NULL)
+            snprintf(net, sizeof(net), "?");
+        pos += (size_t)snprintf(buf + pos, n - pos, "%c%s/%u", i ? ',' : ':',
+                                net, q->nets[i].prefix);
+    }
+    return buf;
+}
+
+int
+bnc_rules_is_loopback(const struct bnc_addr *a)
+{
+    static const unsigned char v6lo[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                           0, 0, 0, 0, 0, 0, 0, 1};
+
+    if (a == NULL)
+        return 0;
+    /* ::ffff:127.x.y.z parses as family 4 already. */
+    if (a->family == 4)
+        return a->a[0] == 127;
+    return a->family == 6 && memcmp(a->a, v6lo, 16) == 0;
+}
+
+int
+bnc_rules_https(const struct bnc_rules *r, int https,
+                const struct bnc_addr *client)
+{
+    if (https)
+        return 1;
+    return r != NULL && r->https_exempt_loopback &&
+           bnc_rules_is_loopback(client);
+}
+
 enum bnc_rule_outcome
 bnc_rule_eval(const struct bnc_rule *rule, const struct bnc_rule_facts *f)
 {
-    size_t i, k;
+    size_t i;
     int anonymous = 0;
 
     if (rule == NULL || f == NULL)
@@ -552,18 +995,10 @@ bnc_rule_eval(const struct bnc_rule *rule, const struct bnc_rule_facts *f)
             return BNC_RULE_NEED_HTTPS;
     /* Network next: it does not depend on who the caller is, so logging in
      * would not help and the answer is 403, not 401. */
-    for (i = 0; i < rule->nreqs; i++) {
-        const struct bnc_requirement *q = &rule->reqs[i];
-        int in = 0;
-
-        if (q->kind != BNC_REQ_NETWORK)
-            continue;
-        for (k = 0; k < q->nnets && f->client != NULL; k++)
-            if (bnc_cidr_match(&q->nets[k], f->client))
-                in = 1;
-        if (!in)
+    for (i = 0; i < rule->nreqs; i++)
+        if (rule->reqs[i].kind == BNC_REQ_NETWORK &&
+            !bnc_rules_in_nets(&rule->reqs[i], f))
             return BNC_RULE_FORBIDDEN;
-    }
     for (i = 0; i < rule->nreqs; i++)
         if (rule->reqs[i].kind == BNC_REQ_ANONYMOUS)
             anonymous = 1;
@@ -582,10 +1017,58 @@ bnc_rule_eval(const struct bnc_rule *rule, const struct bnc_rule_facts *f)
 
         if (kd == BNC_REQ_NETWORK || kd == BNC_REQ_HTTPS)
             continue;
-        if (!bnc_rules_req_holds(&rule->reqs[i], f))
+        if (!bnc_rules_req_holds_id(&rule->reqs[i], f))
             return BNC_RULE_FORBIDDEN;
     }
     return BNC_RULE_ALLOW;
+}
+
+struct bnc_rule *
+bnc_rule_from_server(const char *reqs, struct bnc_diag *d)
+{
+    struct bnc_rules *tmp = bnc_rules_new();
+    struct bnc_rule *rule = NULL;
+    size_t len;
+
+    if (reqs != NULL &&
+        bnc_rules_add(tmp, "/", reqs, BNC_RULES_SERVER_PARAM, 0, d) == 0) {
+        rule = bnc_malloc(sizeof(*rule));
+        *rule = tmp->v[0];
+        tmp->n = 0;
+        /* "BOUNCER_REQUIRE = group:admin" names where it came from. */
+        char *trimmed = bnc_strdup(reqs);
+
+        bnc_str_trim(trimmed);
+        free(rule->text);
+        len = strlen(trimmed) + sizeof(BNC_RULES_SERVER_PARAM) + 4;
+        rule->text = bnc_malloc(len);
+        snprintf(rule->text, len, "%s = %s", BNC_RULES_SERVER_PARAM, trimmed);
+        free(trimmed);
+    }
+    bnc_rules_free(tmp);
+    return rule;
+}
+
+void
+bnc_rules_answer(const struct bnc_rules *r, const struct bnc_rule *server_rule,
+                 const char *method, const char *host, const char *path,
+                 const struct bnc_rule_facts *f, struct bnc_rule_answer *a)
+{
+    a->rule = server_rule != NULL
+                  ? server_rule
+                  : bnc_rules_match_host(r, method, host, path);
+    if (a->rule != NULL) {
+        a->outcome = bnc_rule_eval(a->rule, f);
+        return;
+    }
+    /* No rule: default_policy. Without credentials the answer is 401 either
+     * way (DRF's NotAuthenticated); with them, "deny" is 403. */
+    if (f->id == NULL)
+        a->outcome = BNC_RULE_UNAUTHENTICATED;
+    else if (r != NULL && r->default_authenticated)
+        a->outcome = BNC_RULE_ALLOW;
+    else
+        a->outcome = BNC_RULE_FORBIDDEN;
 }
 
 static int

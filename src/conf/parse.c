@@ -390,7 +390,11 @@ bnc_conf_lex_line(struct bnc_conf_lex *lx, const char *raw, size_t len,
     s = bnc_strndup(raw, len);
     for (p = s; bnc_conf_is_ws(*p); p++)
         ;
-    if (*p == '[')
+    /* "[::1]/local/ = anonymous" in [rules] is a rule for an IPv6 host,
+     * not a section header: a ']' right before a '/' tells them apart. */
+    if (*p == '[' &&
+        !(lx->cur >= 0 && strcmp(lx->c->sections[lx->cur].name, "rules") == 0 &&
+          strchr(p, ']') != NULL && strchr(p, ']')[1] == '/'))
         bnc_conf_lex_section(lx, p, line);
     else if (*p != '\0' && *p != ';' && *p != '#')
         bnc_conf_lex_entry(lx, p, line);
@@ -576,6 +580,39 @@ bnc_conf_set_device_header(struct bnc_conf_ctx *x,
     param[5 + len] = '\0';
     free(x->c->device_param);
     x->c->device_param = param;
+    return 0;
+}
+
+/* [auth] default_policy: what a request that no rule matches gets. */
+static int
+bnc_conf_set_default_policy(struct bnc_conf_ctx *x,
+                            const struct bnc_conf_entry *e)
+{
+    if (bnc_str_ieq(e->value, "deny")) {
+        x->c->rules->default_authenticated = 0;
+    } else if (bnc_str_ieq(e->value, "authenticated")) {
+        x->c->rules->default_authenticated = 1;
+    } else {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "default_policy: expected deny or authenticated, got "
+                       "'%s'", e->value);
+        return -1;
+    }
+    return 0;
+}
+
+/* [auth] https_exempt_loopback: "https" rules let loopback clients in over
+ * plain http (a local health check); off unless asked for. */
+static int
+bnc_conf_set_https_exempt_loopback(struct bnc_conf_ctx *x,
+                                   const struct bnc_conf_entry *e)
+{
+    if (bnc_parse_bool(e->value, &x->c->rules->https_exempt_loopback) != 0) {
+        bnc_diag_error(x->d, x->file, e->line,
+                       "https_exempt_loopback: expected yes or no, got '%s'",
+                       e->value);
+        return -1;
+    }
     return 0;
 }
 
@@ -906,6 +943,8 @@ static const struct bnc_conf_directive bnc_conf_auth_dirs[] = {
     {"realm", bnc_conf_set_realm},
     {"trusted_proxies", bnc_conf_set_trusted_proxies},
     {"device_header", bnc_conf_set_device_header},
+    {"default_policy", bnc_conf_set_default_policy},
+    {"https_exempt_loopback", bnc_conf_set_https_exempt_loopback},
     {NULL, NULL}
 };
 static const struct bnc_conf_directive bnc_conf_passwords_dirs[] = {
@@ -944,7 +983,9 @@ static const struct {
     const char *keys; /* for "unknown key" messages */
 } bnc_conf_core[] = {
     {"store", bnc_conf_store_dirs, "path, cache_size"},
-    {"auth", bnc_conf_auth_dirs, "schemes, realm, trusted_proxies, device_header"},
+    {"auth", bnc_conf_auth_dirs,
+     "schemes, realm, trusted_proxies, device_header, default_policy, "
+     "https_exempt_loopback"},
     {"passwords", bnc_conf_passwords_dirs,
      "argon2_memory, argon2_time, argon2_parallelism, rehash"},
     {"throttle", bnc_conf_throttle_dirs,
@@ -1035,6 +1076,13 @@ bnc_conf_rule_shadows(const struct bnc_rule *p,
                       const struct bnc_conf_rule_lit *ql)
 {
     if (!pl->prefix || ql->lit < pl->lit)
+        return 0;
+    /* p for any host covers q; p for a host covers q for the same host or,
+     * for "*.example.org", a host below it. */
+    if (p->host != NULL &&
+        (q->host == NULL ||
+         (strcmp(p->host, q->host) != 0 &&
+          (q->host[0] == '*' || !bnc_rules_host_match(p->host, q->host)))))
         return 0;
     if (p->methods != 0 &&
         (q->methods == 0 || (q->methods & ~p->methods) != 0))
@@ -1149,6 +1197,7 @@ bnc_conf_validate(struct bnc_conf *c, struct bnc_diag *d)
         bnc_conf_check_rules(&x, rules);
     else
         bnc_rules_add(c->rules, "/", "authenticated", NULL, 0, d);
+    bnc_rules_index(c->rules);
 }
 
 static void

@@ -71,6 +71,12 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--quiet", BNC_CTL_O_QUIET, 0},
     {"--network", BNC_CTL_O_NETWORK, 1},
     {"--all", BNC_CTL_O_ALL, 0},
+    {"--token", BNC_CTL_O_TOKEN, 1},
+    {"--scheme", BNC_CTL_O_SCHEME, 1},
+    {"--from", BNC_CTL_O_FROM, 1},
+    {"--https", BNC_CTL_O_HTTPS, 0},
+    {"--host", BNC_CTL_O_HOST, 1},
+    {"--require", BNC_CTL_O_REQUIRE, 1},
     {"--alg", BNC_CTL_O_ALG, 1},
     {"--kid", BNC_CTL_O_KID, 1},
     {"--out", BNC_CTL_O_OUT, 1},
@@ -174,6 +180,19 @@ static const struct bnc_ctl_verb bnc_ctl_ban_verbs[] = {
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
+/* A command of one word: its table holds one verb named "". */
+static const struct bnc_ctl_verb bnc_ctl_explain_verbs[] = {
+    {"", "METHOD URL [--user NAME | --token ID] [--group G]... [--scope S]..."
+         " [--scheme NAME] [--from IP] [--https] [--host NAME]"
+         " [--require \"REQ ...\"]",
+     "show which access rule applies to a request and the answer",
+     2, 2, BNC_CTL_O_USER | BNC_CTL_O_TOKEN | BNC_CTL_O_GROUP |
+     BNC_CTL_O_SCOPE | BNC_CTL_O_SCHEME | BNC_CTL_O_FROM | BNC_CTL_O_HTTPS |
+     BNC_CTL_O_HOST | BNC_CTL_O_REQUIRE,
+     bnc_ctl_explain},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
 static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"user", bnc_ctl_user_verbs},
     {"group", bnc_ctl_group_verbs},
@@ -182,6 +201,7 @@ static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"jwt", bnc_ctl_jwt_verbs},
     {"db", bnc_ctl_db_verbs},
     {"ban", bnc_ctl_ban_verbs},
+    {"explain", bnc_ctl_explain_verbs},
     {NULL, NULL}
 };
 
@@ -352,7 +372,8 @@ static void
 bnc_ctl_usage_cmd(FILE *f, const struct bnc_ctl_noun *n,
                   const struct bnc_ctl_verb *v)
 {
-    fprintf(f, "usage: bouncerctl [-c FILE] %s %s%s%s\n", n->name, v->name,
+    fprintf(f, "usage: bouncerctl [-c FILE] %s%s%s%s%s\n", n->name,
+            v->name[0] != '\0' ? " " : "", v->name,
             v->synopsis[0] != '\0' ? " " : "", v->synopsis);
 }
 
@@ -371,7 +392,8 @@ bnc_ctl_help(FILE *f)
           "commands:\n", f);
     for (n = bnc_ctl_nouns; n->name != NULL; n++)
         for (v = n->verbs; v->name != NULL; v++)
-            fprintf(f, "  %s %s%s%s\n      %s\n", n->name, v->name,
+            fprintf(f, "  %s%s%s%s%s\n      %s\n", n->name,
+                    v->name[0] != '\0' ? " " : "", v->name,
                     v->synopsis[0] != '\0' ? " " : "", v->synopsis, v->help);
     fputs("\nPasswords are never taken from the command line: they are "
           "prompted for\nwithout echo, or read from standard input with "
@@ -510,8 +532,9 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
                 }
             /* Only the name: a value after '=' might be a secret. */
             name = bnc_strndup(arg, nlen);
-            bnc_ctl_errx("unknown option '%s' for '%s %s' (valid: %s)",
-                         bnc_ctl_vis(&vis, name), n->name, v->name,
+            bnc_ctl_errx("unknown option '%s' for '%s%s%s' (valid: %s)",
+                         bnc_ctl_vis(&vis, name), n->name,
+                         v->name[0] ? " " : "", v->name,
                          k ? bnc_buf_str(&valid) : "none");
             free(name);
             goto out;
@@ -567,12 +590,22 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_EXPIRES:
         case BNC_CTL_O_DEVICE:
         case BNC_CTL_O_USER:
+        case BNC_CTL_O_TOKEN:
+        case BNC_CTL_O_SCHEME:
+        case BNC_CTL_O_FROM:
+        case BNC_CTL_O_HOST:
+        case BNC_CTL_O_REQUIRE:
         case BNC_CTL_O_ALG:
         case BNC_CTL_O_KID:
         case BNC_CTL_O_OUT: {
             const char **slot = od->bit == BNC_CTL_O_LABEL     ? &a->label
                                 : od->bit == BNC_CTL_O_EXPIRES ? &a->expires
                                 : od->bit == BNC_CTL_O_DEVICE  ? &a->device
+                                : od->bit == BNC_CTL_O_TOKEN   ? &a->token
+                                : od->bit == BNC_CTL_O_SCHEME  ? &a->scheme
+                                : od->bit == BNC_CTL_O_FROM    ? &a->from
+                                : od->bit == BNC_CTL_O_HOST    ? &a->host
+                                : od->bit == BNC_CTL_O_REQUIRE ? &a->require
                                 : od->bit == BNC_CTL_O_ALG     ? &a->alg
                                 : od->bit == BNC_CTL_O_KID     ? &a->kid
                                 : od->bit == BNC_CTL_O_OUT     ? &a->out
@@ -601,6 +634,9 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_ALL:
             a->all = 1;
             break;
+        case BNC_CTL_O_HTTPS:
+            a->https = 1;
+            break;
         default:
             break;
         }
@@ -610,13 +646,14 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         goto out;
     }
     if (a->npos < v->min_args) {
-        bnc_ctl_errx("missing argument for '%s %s'", n->name, v->name);
+        bnc_ctl_errx("missing argument for '%s%s%s'", n->name,
+                     v->name[0] ? " " : "", v->name);
         goto out;
     }
     if (a->npos > v->max_args) {
-        bnc_ctl_errx("superfluous argument '%s' for '%s %s'",
+        bnc_ctl_errx("superfluous argument '%s' for '%s%s%s'",
                      bnc_ctl_vis(&vis, a->pos[v->max_args]), n->name,
-                     v->name);
+                     v->name[0] ? " " : "", v->name);
         goto out;
     }
     if (a->ngroups == 0)
@@ -650,6 +687,13 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     if (i < 0)
         return BNC_CTL_EXIT_USAGE;
     n = &bnc_ctl_nouns[i];
+    if (n->verbs[0].name[0] == '\0') {
+        /* One-word command (explain): the rest are its arguments. */
+        v = &n->verbs[0];
+        argc += 1;
+        argv -= 1;
+        goto run;
+    }
     for (k = 0; n->verbs[k].name != NULL && k < 16; k++)
         names[k] = n->verbs[k].name;
     if (argc < 2) {
@@ -667,7 +711,7 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
     if (i < 0)
         return BNC_CTL_EXIT_USAGE;
     v = &n->verbs[i];
-
+run:
     rc = bnc_ctl_parse_args(n, v, argc - 2, argv + 2, &a, &help);
     if (help) {
         bnc_ctl_usage_cmd(stdout, n, v);
@@ -678,7 +722,8 @@ bnc_ctl_dispatch(struct bnc_ctl *ctx, int argc, char **argv)
         bnc_ctl_usage_cmd(stderr, n, v);
         goto out;
     }
-    snprintf(cmd, sizeof(cmd), "%s %s", n->name, v->name);
+    snprintf(cmd, sizeof(cmd), "%s%s%s", n->name, v->name[0] ? " " : "",
+             v->name);
     a.cmd = cmd;
     rc = v->run(ctx, &a);
     bnc_ctl_dispatch_audit(ctx, &a, rc);
@@ -788,7 +833,7 @@ main(int argc, char **argv)
     }
     if (optind >= argc) {
         bnc_ctl_errx("missing command (valid: user, group, token, session, "
-                     "db)");
+                     "db, ban, explain)");
         goto usage;
     }
     rc = bnc_ctl_dispatch(&ctx, argc - optind, argv + optind);

@@ -45,10 +45,16 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_QUIET = 1u << 13,     /* --quiet */
     BNC_CTL_O_NETWORK = 1u << 14,   /* --network CIDR (ban clear) */
     BNC_CTL_O_ALL = 1u << 15,       /* --all (ban clear) */
-    BNC_CTL_O_ALG = 1u << 16,       /* --alg ES256 (jwt) */
-    BNC_CTL_O_KID = 1u << 17,       /* --kid K (jwt keygen) */
-    BNC_CTL_O_OUT = 1u << 18,       /* --out FILE (jwt keygen) */
-    BNC_CTL_O_TOKENS = 1u << 19     /* --tokens (user logout-all) */
+    BNC_CTL_O_TOKEN = 1u << 16,     /* --token ID (explain) */
+    BNC_CTL_O_SCHEME = 1u << 17,    /* --scheme NAME (explain) */
+    BNC_CTL_O_FROM = 1u << 18,      /* --from IP (explain) */
+    BNC_CTL_O_HTTPS = 1u << 19,     /* --https (explain) */
+    BNC_CTL_O_HOST = 1u << 20,      /* --host NAME (explain) */
+    BNC_CTL_O_REQUIRE = 1u << 21,   /* --require "REQ ..." (explain) */
+    BNC_CTL_O_ALG = 1u << 22,       /* --alg ES256 (jwt) */
+    BNC_CTL_O_KID = 1u << 23,       /* --kid K (jwt keygen) */
+    BNC_CTL_O_OUT = 1u << 24,       /* --out FILE (jwt keygen) */
+    BNC_CTL_O_TOKENS = 1u << 25     /* --tokens (user logout-all) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -77,6 +83,13 @@ struct bnc_ctl_args {
     /* ban clear */
     const char *network;    /* --network */
     int all;                /* --all */
+    /* explain */
+    const char *token;      /* --token: a token's public id */
+    const char *scheme;     /* --scheme */
+    const char *from;       /* --from */
+    int https;              /* --https */
+    const char *host;       /* --host */
+    const char *require;    /* --require: as BOUNCER_REQUIRE from the server */
     /* jwt */
     const char *alg;        /* --alg */
     const char *kid;        /* --kid */
@@ -172,6 +185,8 @@ int bnc_ctl_session_end_user(struct bnc_ctl *ctx, const char *user);
 /* cmd_ban.c: the brute-force throttle's counters and bans */
 int bnc_ctl_ban_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* cmd_explain.c */
+int bnc_ctl_explain(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 
 /* Password input (tty.c). buf must hold size >= BNC_CTL_PW_MAX + 2 bytes;
  * the caller wipes it with bnc_memzero() when done, success or not. */

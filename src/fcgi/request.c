@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The request view: borrowed pointers into libfcgi's envp, no copies. */
 #include <string.h>
+#include <strings.h>
 
 #include "fcgi/request.h"
 #include "util/str.h"
@@ -131,6 +132,33 @@ bnc_request_parse_hop(const char *item, size_t len, struct bnc_addr *a,
     return bnc_addr_parse(text, a);
 }
 
+/* X-Forwarded-Proto from a trusted proxy that terminated TLS: https only
+ * when every listed value says so (a client may have sent its own value
+ * that the proxy appended to), never from anyone else. */
+static void
+bnc_request_forwarded_proto(struct bnc_request *r)
+{
+    const char *v = bnc_request_param(r, "HTTP_X_FORWARDED_PROTO"), *p;
+    int all = 1, any = 0;
+
+    if (v == NULL || r->https)
+        return;
+    for (p = v; *p != '\0';) {
+        size_t len;
+
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        len = strcspn(p, " \t,");
+        if (len == 0)
+            break;
+        any = 1;
+        if (!(len == 5 && strncasecmp(p, "https", 5) == 0))
+            all = 0;
+        p += len;
+    }
+    r->https = any && all;
+}
+
 void
 bnc_request_resolve_client(struct bnc_request *r,
                            const struct bnc_cidr *proxies, size_t n)
@@ -140,6 +168,7 @@ bnc_request_resolve_client(struct bnc_request *r,
     if (n == 0 || !r->client_ok ||
         !bnc_cidr_match_any(proxies, n, &r->client_addr))
         return;
+    bnc_request_forwarded_proto(r);
     if (bnc_request_find(r->envp, "HTTP_X_FORWARDED_FOR") == NULL)
         return; /* no header: the proxy itself asks (health checks) */
     xff = bnc_request_param(r, "HTTP_X_FORWARDED_FOR");

@@ -39,7 +39,9 @@ struct bnc_request {
     const char *remote_user;   /* REMOTE_USER (Apache authenticator role) */
     const char *remote_passwd; /* REMOTE_PASSWD (Apache authenticator role) */
     int has_remote_passwd;     /* REMOTE_PASSWD present, even empty */
-    int https;                 /* HTTPS=on or REQUEST_SCHEME=https */
+    int https;                 /* HTTPS=on or REQUEST_SCHEME=https, or
+                                  X-Forwarded-Proto: https from a trusted
+                                  proxy (bnc_request_resolve_client) */
     /* The client as the schemes and rules see it: REMOTE_ADDR, or, when that
      * is a trusted proxy, the nearest untrusted X-Forwarded-For hop. */
     const char *client;        /* "" if unknown */
@@ -54,7 +56,8 @@ struct bnc_request {
 /* Fills r from envp (NULL-terminated; libfcgi adds FCGI_ROLE itself).
  * Does not allocate. */
 void bnc_request_init(struct bnc_request *r, char **envp);
-/* Applies [auth] trusted_proxies: if REMOTE_ADDR is one of them, walks
+/* Applies [auth] trusted_proxies: if REMOTE_ADDR is one of them, believes
+ * its X-Forwarded-Proto (https only if every value is "https") and walks
  * X-Forwarded-For from the right past trusted hops to the first one that is
  * not (hops may carry a port: "a.b.c.d:p", "[v6]:p"). A header that is
  * present but unreadable (a bad hop, "unknown", oversized) makes the client

@@ -88,7 +88,7 @@ expect "--help" 0 'user add NAME' ''
 run
 expect "no command" 2 '' 'missing command'
 run frob
-expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, token, session, jwt, db, ban\)"
+expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, token, session, jwt, db, ban, explain\)"
 run user frob
 expect "unknown verb" 2 '' "unknown command 'user frob' \(valid: add, passwd, del, list, show, disable, enable, logout-all\)"
 run user

@@ -211,7 +211,67 @@ test_request_client_from_trusted_proxies(void)
     free(proxies);
 }
 
+/* X-Forwarded-Proto counts only from a trusted proxy, and only when every
+ * value says https. */
+static void
+test_request_forwarded_proto(void)
+{
+    static const struct {
+        const char *remote, *proto;
+        int https;
+    } c[] = {
+        {"10.0.0.5", "https", 1},
+        {"10.0.0.5", "HTTPS", 1},
+        {"10.0.0.5", "https, https", 1},
+        {"10.0.0.5", "http", 0},
+        {"10.0.0.5", "https, http", 0},
+        {"10.0.0.5", "http, https", 0},
+        {"10.0.0.5", "", 0},
+        {"10.0.0.5", "httpsx", 0},
+        {"10.0.0.5", "ws", 0},
+        {"192.0.2.1", "https", 0},   /* not a proxy: ignored */
+        {"10.0.0.5", NULL, 0},
+    };
+    struct bnc_cidr *proxies;
+    size_t n, i;
+
+    CU_ASSERT_EQUAL_FATAL(bnc_cidr_parse_list("10.0.0.0/8", &proxies, &n, "t",
+                                              NULL, 0, NULL), 0);
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char remote[64], proto[128];
+        char *env[] = {"FCGI_ROLE=AUTHORIZER", remote, proto, NULL};
+        struct bnc_request r;
+
+        snprintf(remote, sizeof(remote), "REMOTE_ADDR=%s", c[i].remote);
+        if (c[i].proto != NULL)
+            snprintf(proto, sizeof(proto), "HTTP_X_FORWARDED_PROTO=%s",
+                     c[i].proto);
+        else
+            env[2] = NULL;
+        bnc_request_init(&r, env);
+        CU_ASSERT_FALSE(r.https);
+        bnc_request_resolve_client(&r, proxies, n);
+        if (r.https != c[i].https) {
+            printf("\nX-Forwarded-Proto '%s' from %s: https=%d\n",
+                   c[i].proto ? c[i].proto : "(none)", c[i].remote, r.https);
+            CU_FAIL("forwarded proto");
+        }
+    }
+    {
+        /* The server's own HTTPS=on stays whatever a proxy says. */
+        char *env[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                       "HTTPS=on", "HTTP_X_FORWARDED_PROTO=http", NULL};
+        struct bnc_request r;
+
+        bnc_request_init(&r, env);
+        bnc_request_resolve_client(&r, proxies, n);
+        CU_ASSERT_TRUE(r.https);
+    }
+    free(proxies);
+}
+
 static const struct bnc_unit_case cases[] = {
+    {"test_request_forwarded_proto", test_request_forwarded_proto},
     {"test_request_client_from_trusted_proxies", test_request_client_from_trusted_proxies},
     {"test_response_status_line_has_reason", test_response_status_line_has_reason},
     {"test_response_json_error_body", test_response_json_error_body},

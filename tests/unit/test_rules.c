@@ -551,6 +551,13 @@ test_rules_glob(void)
         {"/x/***", "/x/a/b", 1},
         {"/*/*/*", "/a/b/c", 1},
         {"/*/*/*", "/a/b", 0},
+        /* a pattern ending in '/' is a directory: it covers what is
+         * below it, and the directory named without the slash */
+        {"/a/*/b/", "/a/x/b/c/d", 1},
+        {"/a/*/b/", "/a/x/b", 1},
+        {"/a/*/b/", "/a/x/bc", 0},
+        {"/a/**/", "/a/x/y", 1},
+        {"/a/*/", "/a", 0},
     };
     size_t i;
 
@@ -790,6 +797,454 @@ test_rules_normalize_bounds(void)
     CU_ASSERT_STRING_EQUAL(out, "/aaa");
 }
 
+/* ---- tests/data/rules/table.txt: the decision table (issue 6) ---------- */
+
+#define TBL_MAX_IDENTS 32
+#define TBL_MAX_RULES 64
+
+struct tbl_ident {
+    char name[32];
+    char *user, *groups, *scopes, *scheme; /* NULL = none */
+};
+
+struct tbl {
+    struct tbl_ident ids[TBL_MAX_IDENTS];
+    size_t nids;
+    struct bnc_rules *r;          /* current rule set */
+    struct bnc_rule *server;      /* current BOUNCER_REQUIRE, or NULL */
+    size_t rows, bad;
+    unsigned lineno;
+};
+
+static char *
+tbl_dup(const char *s)
+{
+    return strcmp(s, "-") == 0 ? NULL : strdup(s);
+}
+
+static const char *
+tbl_outcome_name(int status)
+{
+    switch (status) {
+    case BNC_RULE_ALLOW: return "allow";
+    case BNC_RULE_UNAUTHENTICATED: return "401";
+    case BNC_RULE_FORBIDDEN: return "403";
+    case BNC_RULE_NEED_HTTPS: return "https";
+    default: return "400";
+    }
+}
+
+/* One row: "METHOD HOST URI IDENT CLIENT HTTPS OUTCOME LINE". */
+static void
+tbl_row(struct tbl *t, char **w, size_t nw)
+{
+    struct tbl_ident *ix = NULL;
+    struct bnc_identity id;
+    struct bnc_addr addr;
+    struct bnc_rule_facts f;
+    struct bnc_rule_answer ans;
+    char path[512], got_line[16];
+    const char *why = NULL, *method, *host, *got;
+    size_t i;
+    int pass;
+
+    if (nw != 8) {
+        printf("\ntable.txt:%u: expected 8 fields, got %zu\n", t->lineno, nw);
+        t->bad++;
+        return;
+    }
+    for (i = 0; i < t->nids; i++)
+        if (strcmp(t->ids[i].name, w[3]) == 0)
+            ix = &t->ids[i];
+    if (ix == NULL || t->r == NULL) {
+        printf("\ntable.txt:%u: unknown ident '%s' or no ruleset\n",
+               t->lineno, w[3]);
+        t->bad++;
+        return;
+    }
+    t->rows++;
+    method = strcmp(w[0], "-") == 0 ? "" : w[0];
+    host = strcmp(w[1], "-") == 0 ? NULL : w[1];
+    memset(&id, 0, sizeof(id));
+    id.user = ix->user;
+    id.groups = ix->groups;
+    id.scopes = ix->scopes;
+    memset(&f, 0, sizeof(f));
+    f.id = ix->user != NULL ? &id : NULL;
+    f.scheme = ix->scheme;
+    f.client = strcmp(w[4], "-") != 0 && bnc_addr_parse(w[4], &addr) == 0
+                   ? &addr
+                   : NULL;
+    f.https = bnc_rules_https(t->r, strcmp(w[5], "1") == 0, f.client);
+    /* Twice: the first-segment index must never change an answer. */
+    for (pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            bnc_rules_index(t->r);
+        if (bnc_path_normalize(w[2], path, sizeof(path), &why) != 0) {
+            got = "400";
+            snprintf(got_line, sizeof(got_line), "-");
+        } else {
+            bnc_rules_answer(t->r, t->server, method, host, path, &f, &ans);
+            got = tbl_outcome_name(ans.outcome);
+            if (ans.rule == NULL)
+                snprintf(got_line, sizeof(got_line), "-");
+            else if (ans.rule == t->server)
+                snprintf(got_line, sizeof(got_line), "S");
+            else
+                snprintf(got_line, sizeof(got_line), "%u", ans.rule->line);
+        }
+        if (strcmp(got, w[6]) != 0 || strcmp(got_line, w[7]) != 0) {
+            printf("\ntable.txt:%u: %s %s %s as %s from %s https=%s%s: got "
+                   "%s rule %s, want %s rule %s\n", t->lineno, w[0], w[1],
+                   w[2], w[3], w[4], w[5], pass ? " (indexed)" : "", got,
+                   got_line, w[6], w[7]);
+            t->bad++;
+        }
+    }
+    /* Rules added later must not see a stale index. */
+    bnc_rules_index_drop(t->r);
+}
+
+static void
+test_rules_data_table(void)
+{
+    const char *dir = getenv("BNC_TEST_DATA");
+    char file[4096], line[1024];
+    struct tbl t;
+    unsigned nrule = 0;
+    FILE *fp;
+    size_t i;
+
+    memset(&t, 0, sizeof(t));
+    snprintf(file, sizeof(file), "%s/rules/table.txt",
+             dir != NULL && dir[0] != '\0' ? dir : "tests/data");
+    fp = fopen(file, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        char *w[16], *p = line, *eq;
+        size_t nw = 0;
+
+        t.lineno++;
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        if (strncmp(line, "rule ", 5) == 0) {
+            struct bnc_diag d;
+
+            eq = strstr(line, " = ");
+            CU_ASSERT_PTR_NOT_NULL_FATAL(eq);
+            *eq = '\0';
+            bnc_diag_init(&d);
+            if (bnc_rules_add(t.r, line + 5, eq + 3, "table", ++nrule, &d) !=
+                0) {
+                printf("\ntable.txt:%u: %s\n", t.lineno,
+                       d.n ? d.lines[0] : "?");
+                t.bad++;
+            }
+            bnc_diag_cleanup(&d);
+            continue;
+        }
+        if (strncmp(line, "server ", 7) == 0) {
+            struct bnc_diag d;
+
+            bnc_rule_free(t.server);
+            t.server = NULL;
+            if (strcmp(line + 7, "-") == 0)
+                continue;
+            bnc_diag_init(&d);
+            t.server = bnc_rule_from_server(line + 7, &d);
+            CU_ASSERT_PTR_NOT_NULL(t.server);
+            bnc_diag_cleanup(&d);
+            continue;
+        }
+        while (nw < 16) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == '\0')
+                break;
+            w[nw++] = p;
+            p += strcspn(p, " \t");
+            if (*p != '\0')
+                *p++ = '\0';
+        }
+        if (strcmp(w[0], "ruleset") == 0) {
+            bnc_rules_free(t.r);
+            bnc_rule_free(t.server);
+            t.server = NULL;
+            t.r = bnc_rules_new();
+            nrule = 0;
+        } else if (strcmp(w[0], "option") == 0 && nw == 3) {
+            if (strcmp(w[1], "default_policy") == 0)
+                t.r->default_authenticated = strcmp(w[2], "authenticated") == 0;
+            else
+                t.r->https_exempt_loopback = strcmp(w[2], "yes") == 0;
+        } else if (strcmp(w[0], "ident") == 0 && nw == 6 &&
+                   t.nids < TBL_MAX_IDENTS) {
+            struct tbl_ident *x = &t.ids[t.nids++];
+
+            snprintf(x->name, sizeof(x->name), "%s", w[1]);
+            x->user = tbl_dup(w[2]);
+            x->groups = tbl_dup(w[3]);
+            x->scopes = tbl_dup(w[4]);
+            for (p = x->scopes; p != NULL && *p != '\0'; p++)
+                if (*p == '+')
+                    *p = ' ';
+            x->scheme = tbl_dup(w[5]);
+        } else {
+            tbl_row(&t, w, nw);
+        }
+    }
+    fclose(fp);
+    printf("\n%zu rows from %s\n", t.rows, file);
+    CU_ASSERT(t.rows >= 200);
+    CU_ASSERT_EQUAL(t.bad, 0);
+    bnc_rules_free(t.r);
+    bnc_rule_free(t.server);
+    for (i = 0; i < t.nids; i++) {
+        free(t.ids[i].user);
+        free(t.ids[i].groups);
+        free(t.ids[i].scopes);
+        free(t.ids[i].scheme);
+    }
+}
+
+/* Host parts on the left side of a rule. */
+static void
+test_rules_host_parse(void)
+{
+    static const struct {
+        const char *lhs, *host, *pattern;
+        unsigned methods;
+    } ok[] = {
+        {"api.example.org/v1/", "api.example.org", "/v1/", 0},
+        {"GET,HEAD API.Example.ORG/v1/", "api.example.org", "/v1/",
+         BNC_M_GET | BNC_M_HEAD},
+        {"*.example.org/", "*.example.org", "/", 0},
+        {"POST  *.Example.org/x/*.php", "*.example.org", "/x/*.php",
+         BNC_M_POST},
+        {"[::1]/local/", "[::1]", "/local/", 0},
+        {"127.0.0.1/", "127.0.0.1", "/", 0},
+        {"localhost/", "localhost", "/", 0},
+        {"my_host/", "my_host", "/", 0},
+    };
+    static const struct {
+        const char *lhs, *msg;
+    } bad[] = {
+        {"api.example.org:8080/", "f:3: rule host 'api.example.org:8080': "
+         "expected a host name such as api.example.org, *.example.org or "
+         "[::1] (no scheme, no port)"},
+        {"https://x/", "f:3: rule host 'https:': expected a host name such "
+         "as api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {"GET,HEAD/x", "f:3: rule host 'GET,HEAD': expected a host name "
+         "such as api.example.org, *.example.org or [::1] (no scheme, no "
+         "port)"},
+        {"POST/x", "f:3: rule pattern must start with '/', got 'POST/x'"},
+        {"GET a..b/", "f:3: rule host 'a..b': expected a host name such as "
+         "api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {".a/", "f:3: rule host '.a': expected a host name such as "
+         "api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {"*/", "f:3: rule host '*': expected a host name such as "
+         "api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {"*.*.org/", "f:3: rule host '*.*.org': expected a host name such "
+         "as api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {"a*.org/", "f:3: rule host 'a*.org': expected a host name such as "
+         "api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {"[::1]:80/", "f:3: rule host '[::1]:80': expected a host name such "
+         "as api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {"[zz]/", "f:3: rule host '[zz]': expected a host name such as "
+         "api.example.org, *.example.org or [::1] (no scheme, no port)"},
+        {"user@host/", "f:3: rule host 'user@host': expected a host name "
+         "such as api.example.org, *.example.org or [::1] (no scheme, no "
+         "port)"},
+        {"GET FOO x.org/", "f:3: unknown method 'GET FOO' in rule (valid: "
+         "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE, CONNECT)"},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct bnc_rules *r = bnc_rules_new();
+        struct bnc_diag d;
+
+        bnc_diag_init(&d);
+        CU_ASSERT_EQUAL_FATAL(bnc_rules_add(r, ok[i].lhs, "authenticated",
+                                            "f", 3, &d), 0);
+        CU_ASSERT_STRING_EQUAL(r->v[0].host, ok[i].host);
+        CU_ASSERT_STRING_EQUAL(r->v[0].pattern, ok[i].pattern);
+        CU_ASSERT_EQUAL(r->v[0].methods, ok[i].methods);
+        bnc_diag_cleanup(&d);
+        bnc_rules_free(r);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct bnc_rules *r = bnc_rules_new();
+        struct bnc_diag d;
+
+        bnc_diag_init(&d);
+        CU_ASSERT_EQUAL(bnc_rules_add(r, bad[i].lhs, "anonymous", "f", 3, &d),
+                        -1);
+        if (d.n < 1 || strcmp(d.lines[0], bad[i].msg) != 0) {
+            printf("\nhost case %zu: got  %s\n             want %s\n", i,
+                   d.n ? d.lines[0] : "(nothing)", bad[i].msg);
+            CU_FAIL("host diagnostic");
+        }
+        bnc_diag_cleanup(&d);
+        bnc_rules_free(r);
+    }
+}
+
+static void
+test_rules_host_canon(void)
+{
+    static const struct {
+        const char *in, *out; /* out NULL = unknown */
+    } c[] = {
+        {"Example.ORG", "example.org"},
+        {"example.org:8080", "example.org"},
+        {"example.org.", "example.org"},
+        {"example.org.:443", "example.org"},
+        {"[::1]", "[::1]"},
+        {"[::1]:8443", "[::1]"},
+        {"[::1]x", NULL},
+        {"::1", NULL},
+        {"", NULL},
+        {":80", NULL},
+        {"a b", NULL},
+        {"a/b", NULL},
+        {"a@b", NULL},
+        {"a\tb", NULL},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char out[64];
+        int rc = bnc_rules_host_canon(c[i].in, out, sizeof(out));
+
+        if (c[i].out == NULL ? rc != -1 : rc != 0 || strcmp(out, c[i].out)) {
+            printf("\ncanon '%s': rc=%d out='%s'\n", c[i].in, rc,
+                   rc == 0 ? out : "");
+            CU_FAIL("host canon");
+        }
+    }
+    CU_ASSERT_EQUAL(bnc_rules_host_canon("example.org", NULL, 4), -1);
+    CU_ASSERT_EQUAL(bnc_rules_host_canon("example.org", (char[4]){0}, 4), -1);
+    CU_ASSERT_TRUE(bnc_rules_host_match(NULL, NULL));
+    CU_ASSERT_TRUE(bnc_rules_host_match("*.a.org", "x.y.a.org"));
+    CU_ASSERT_FALSE(bnc_rules_host_match("*.a.org", "a.org"));
+    CU_ASSERT_FALSE(bnc_rules_host_match("*.a.org", "xa.org"));
+    CU_ASSERT_FALSE(bnc_rules_host_match("a.org", ""));
+}
+
+/* BOUNCER_REQUIRE: parsed like a rule's right side, bad ones refused. */
+static void
+test_rules_server_rule(void)
+{
+    struct bnc_diag d;
+    struct bnc_rule *r;
+
+    bnc_diag_init(&d);
+    r = bnc_rule_from_server("  group:admin   https ", &d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_STRING_EQUAL(r->text, "BOUNCER_REQUIRE = group:admin   https");
+    CU_ASSERT_EQUAL(r->nreqs, 2);
+    CU_ASSERT_EQUAL(r->line, 0);
+    bnc_rule_free(r);
+    CU_ASSERT_PTR_NULL(bnc_rule_from_server("group:", &d));
+    CU_ASSERT_PTR_NULL(bnc_rule_from_server("", &d));
+    CU_ASSERT_PTR_NULL(bnc_rule_from_server("anonymous user:x", &d));
+    CU_ASSERT_PTR_NULL(bnc_rule_from_server(NULL, &d));
+    CU_ASSERT_EQUAL(d.nerrors, 3);
+    CU_ASSERT_STRING_EQUAL(d.lines[0], "BOUNCER_REQUIRE: group: expected "
+                                       "group:NAME[,NAME], got 'group:'");
+    bnc_rule_free(NULL);
+    bnc_diag_cleanup(&d);
+}
+
+/* The index gives the same first match as a scan for many rules; the
+ * original table (with and without index) is covered above. */
+static void
+test_rules_index_equivalence(void)
+{
+    static const char *const segs[] = {"a", "b", "api", "admin", "x", "ab"};
+    static const char *const paths[] = {
+        "/", "/a", "/a/", "/a/b", "/ab", "/ab/x", "/api/v1/x", "/admin",
+        "/admin/", "/x/y/z", "/b/a", "/zzz", "/a/x.php", "/x.php",
+    };
+    struct bnc_rules *r = bnc_rules_new();
+    struct bnc_diag d;
+    size_t i, k, diff = 0;
+    char lhs[64];
+
+    bnc_diag_init(&d);
+    for (i = 0; i < 300; i++) {
+        const char *seg = segs[i % 6];
+
+        switch (i % 7) {
+        case 0: snprintf(lhs, sizeof(lhs), "GET /%s/", seg); break;
+        case 1: snprintf(lhs, sizeof(lhs), "/%s/%zu/", seg, i); break;
+        case 2: snprintf(lhs, sizeof(lhs), "/%s", seg); break;
+        case 3: snprintf(lhs, sizeof(lhs), "/%s/*.php", seg); break;
+        case 4: snprintf(lhs, sizeof(lhs), "/*.php"); break;
+        case 5: snprintf(lhs, sizeof(lhs), "POST /%s/x/", seg); break;
+        default:
+            if (i % 2)
+                snprintf(lhs, sizeof(lhs), "h%zu.org/%s/", i % 3, seg);
+            else
+                snprintf(lhs, sizeof(lhs), "%sh%zu.org/", i % 4 ? "" : "*.",
+                         i % 3);
+            break;
+        }
+        CU_ASSERT_EQUAL(bnc_rules_add(r, lhs, "authenticated", "f",
+                                      (unsigned)i + 1, &d), 0);
+    }
+    CU_ASSERT_EQUAL(bnc_rules_add(r, "/", "authenticated", "f", 301, &d), 0);
+    for (k = 0; k < 4; k++) {
+        const char *methods[] = {"GET", "POST", "GET", "PUT"};
+        const char *hosts[] = {NULL, "h1.org", "H2.ORG:80", "x.h0.org"};
+
+        for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+            const struct bnc_rule *a, *b;
+
+            bnc_rules_index_drop(r);
+            a = bnc_rules_match_host(r, methods[k], hosts[k], paths[i]);
+            bnc_rules_index(r);
+            b = bnc_rules_match_host(r, methods[k], hosts[k], paths[i]);
+            if (a != b) {
+                printf("\nindex: %s %s: scan line %u, index line %u\n",
+                       methods[k], paths[i], a ? a->line : 0,
+                       b ? b->line : 0);
+                diff++;
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(diff, 0);
+    bnc_diag_cleanup(&d);
+    bnc_rules_free(r);
+}
+
+static void
+test_rules_loopback(void)
+{
+    struct bnc_addr a;
+    struct bnc_rules r;
+
+    memset(&r, 0, sizeof(r));
+    CU_ASSERT_EQUAL(bnc_addr_parse("127.0.0.1", &a), 0);
+    CU_ASSERT_TRUE(bnc_rules_is_loopback(&a));
+    CU_ASSERT_FALSE(bnc_rules_https(&r, 0, &a));
+    r.https_exempt_loopback = 1;
+    CU_ASSERT_TRUE(bnc_rules_https(&r, 0, &a));
+    CU_ASSERT_TRUE(bnc_rules_https(&r, 1, NULL));
+    CU_ASSERT_FALSE(bnc_rules_https(&r, 0, NULL));
+    CU_ASSERT_FALSE(bnc_rules_https(NULL, 0, &a));
+    CU_ASSERT_EQUAL(bnc_addr_parse("::1", &a), 0);
+    CU_ASSERT_TRUE(bnc_rules_is_loopback(&a));
+    CU_ASSERT_EQUAL(bnc_addr_parse("::ffff:127.1.2.3", &a), 0);
+    CU_ASSERT_TRUE(bnc_rules_is_loopback(&a));
+    CU_ASSERT_EQUAL(bnc_addr_parse("::2", &a), 0);
+    CU_ASSERT_FALSE(bnc_rules_is_loopback(&a));
+    CU_ASSERT_EQUAL(bnc_addr_parse("128.0.0.1", &a), 0);
+    CU_ASSERT_FALSE(bnc_rules_is_loopback(&a));
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_rules_table", test_rules_table},
     {"test_rules_no_match_denies", test_rules_no_match_denies},
@@ -802,6 +1257,12 @@ static const struct bnc_unit_case cases[] = {
     {"test_rules_eval_edges", test_rules_eval_edges},
     {"test_rules_normalize", test_rules_normalize},
     {"test_rules_normalize_bounds", test_rules_normalize_bounds},
+    {"test_rules_data_table", test_rules_data_table},
+    {"test_rules_host_parse", test_rules_host_parse},
+    {"test_rules_host_canon", test_rules_host_canon},
+    {"test_rules_server_rule", test_rules_server_rule},
+    {"test_rules_index_equivalence", test_rules_index_equivalence},
+    {"test_rules_loopback", test_rules_loopback},
     {NULL, NULL},
 };
 
