@@ -347,13 +347,15 @@ else
 fi
 URL="http://127.0.0.1:$PORT"
 cases
+kill -TERM "$(cat "$T/run/lighttpd.pid")" 2>/dev/null
+wait_gone "$PORT" 10 || fail "lighttpd stopped"
+# lighttpd buffers its access log until it stops.
+wait_grep "$T/log/access.log" ' alice "GET /app/ ' 5
 if grep -Eq '^127\.0\.0\.1 alice "GET /app/ ' "$T/log/access.log"; then
     pass "lighttpd access log %u shows alice for a JWT request"
 else
     fail "lighttpd access log %u shows alice for a JWT request" "$(tail -n 3 "$T/log/access.log")"
 fi
-kill -TERM "$(cat "$T/run/lighttpd.pid")" 2>/dev/null
-wait_gone "$PORT" 10 || fail "lighttpd stopped"
 
 # ---- Apache -------------------------------------------------------------------
 apache_conf() { # NAME PORT: the common part of an instance's config
