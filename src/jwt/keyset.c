@@ -26,7 +26,7 @@
  * worth every token. The caller wipes and frees *data. */
 static int
 bnc_jwt_read_file(const char *path, int secret, char **data, size_t *len,
-                  struct bnc_err *err)
+                  unsigned *mode, struct bnc_err *err)
 {
     struct stat st;
     ssize_t r;
@@ -51,6 +51,8 @@ bnc_jwt_read_file(const char *path, int secret, char **data, size_t *len,
         close(fd);
         return -1;
     }
+    if (mode != NULL)
+        *mode = (unsigned)st.st_mode;
     buf = bnc_malloc((size_t)st.st_size + 1);
     while (got < (size_t)st.st_size) {
         r = read(fd, buf + got, (size_t)st.st_size - got);
@@ -449,11 +451,12 @@ bnc_jwt_keyset_add_file(struct bnc_jwt_keyset *ks, enum bnc_jwt_alg algorithm,
     json_t *doc, *arr;
     json_error_t je;
     struct bnc_jwt_key *k;
+    unsigned mode = 0;
     int rc = -1, hmac = bnc_jwt_alg_is_hmac(algorithm);
 
     /* Whether this file is a secret is known only after reading it; an
      * HMAC configuration's files are treated as secrets throughout. */
-    if (bnc_jwt_read_file(path, hmac, &text, &len, err) != 0)
+    if (bnc_jwt_read_file(path, hmac, &text, &len, &mode, err) != 0)
         return -1;
     for (p = text; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
         ;
@@ -474,6 +477,16 @@ bnc_jwt_keyset_add_file(struct bnc_jwt_keyset *ks, enum bnc_jwt_alg algorithm,
                                  &e2);
             if (k == NULL && e2.set) {
                 bnc_err_set(err, "%s", e2.msg);
+                json_decref(doc);
+                goto out;
+            }
+            /* An "oct" key is a secret wherever it is kept. */
+            if (k != NULL && k->secret != NULL &&
+                (mode & (S_IWGRP | S_IRWXO)) != 0) {
+                bnc_err_set(err, "%s: holds an HMAC secret (key %zu) but its "
+                            "mode is %04o; make it 0600 or 0640", path, i,
+                            mode & 07777);
+                bnc_jwt_key_free(k);
                 json_decref(doc);
                 goto out;
             }
@@ -520,7 +533,7 @@ bnc_jwt_keyset_load(enum bnc_jwt_alg algorithm, const char *signing_path,
     if (signing_path != NULL) {
         int hmac = bnc_jwt_alg_is_hmac(algorithm);
 
-        if (bnc_jwt_read_file(signing_path, 1, &text, &len, err) != 0)
+        if (bnc_jwt_read_file(signing_path, 1, &text, &len, NULL, err) != 0)
             goto fail;
         ks->signer = hmac ? bnc_jwt_load_secret(signing_path, text, len,
                                                 algorithm, err)

@@ -361,6 +361,28 @@ test_jwks_errors(void)
                          BNC_JWT_HS256) == NULL);
     CU_ASSERT(bnc_t_jwks("bad6.jwks", "{\"keys\":[], \"keys\":[]}", BNC_JWT_HS256) == NULL);
     CU_ASSERT(bnc_t_jwks("bad7.jwks", "{\"nokeys\":1}", BNC_JWT_HS256) == NULL);
+    /* An oct key is a secret: not in a world-readable JWKS file, even
+     * when [jwt] algorithm is asymmetric. */
+    {
+        const char *paths[2];
+        struct bnc_err err;
+        char p[512];
+
+        bnc_t_write("oct-open.jwks", KAT_A1_KEY, 0644);
+        bnc_t_path(p, sizeof(p), "oct-open.jwks");
+        paths[0] = p;
+        paths[1] = NULL;
+        bnc_err_clear(&err);
+        CU_ASSERT(bnc_jwt_keyset_load(BNC_JWT_ES256, NULL, paths, &err) == NULL);
+        CU_ASSERT(strstr(err.msg, "mode") != NULL);
+        /* A public JWKS may be world-readable. */
+        bnc_t_write("pub-open.jwks", KAT_ED_KEY, 0644);
+        bnc_t_path(p, sizeof(p), "pub-open.jwks");
+        bnc_err_clear(&err);
+        ks = bnc_jwt_keyset_load(BNC_JWT_ES256, NULL, paths, &err);
+        CU_ASSERT(ks != NULL);
+        bnc_jwt_keyset_free(ks);
+    }
     /* An encryption key is skipped, not an error. */
     ks = bnc_t_jwks("enc.jwks", "{\"keys\":[{\"kty\":\"RSA\",\"use\":\"enc\"},"
                     "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}",
