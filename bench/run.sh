@@ -11,8 +11,8 @@
 #        BENCH_SESSIONS=0 skips the session part, BENCH_SESSION_CACHE
 #        (directory keeping the 100,000-session store between runs; default
 #        $TMPDIR/bnc-bench-sess100k-UID), BENCH_SESSION_COOKIES (distinct
-#        cookies, 200), BENCH_RULES=0 skips the access-rule part
-#        (bench/rules.sh, which also runs on its own)
+#        cookies, 200), BENCH_JWT=0 skips the JWT part, BENCH_RULES=0
+#        skips the access-rule part (bench/rules.sh, which also runs on its own)
 #
 # Never fails on a number: it exits non-zero only when it cannot run at all.
 
@@ -387,6 +387,77 @@ if [ -z "$SESS_WHY" ]; then
 fi
 [ -n "$SESS_WHY" ] && log "sessions: $SESS_WHY"
 
+# ---- JWT (issue 5): HS256, ES256, RS256, EdDSA -----------------------------
+# One single-threaded bouncer per algorithm ([auth] schemes = jwt, the key
+# made by bouncerctl jwt keygen, check_user = yes: the user lookup and the
+# jti denylist lookup are part of every decision). Tokens are signed by
+# PyJWT, as a Django app sharing the key would. OpenSSL's own verify time
+# for the same key types comes from `openssl speed` in this run.
+JWT=
+JWT_WHY=
+JWT_ALGS="HS256 ES256 RS256 EdDSA"
+if [ "${BENCH_JWT:-1}" = 0 ]; then
+    JWT_WHY="skipped (BENCH_JWT=0)"
+elif ! "$PY" -c 'import jwt' 2>/dev/null; then
+    JWT_WHY="skipped: PyJWT (python3-jwt) is missing"
+fi
+if [ -z "$JWT_WHY" ]; then
+    mkdir -p "$TMP/jwt"
+    BENCH_UID=$("$CTL" -c "$CONF" user show bench --json 2>/dev/null |
+        "$PY" -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    for alg in $JWT_ALGS; do
+        key=$TMP/jwt/$alg.key
+        if ! "$CTL" -c "$CONF" jwt keygen --alg "$alg" --output "$key" --quiet \
+            >>"$TMP/jwt/keygen.log" 2>&1; then
+            JWT_WHY="skipped: bouncerctl jwt keygen --alg $alg failed: $(tail -n 1 "$TMP/jwt/keygen.log")"
+            break
+        fi
+        cat >"$TMP/jwt/$alg.conf" <<EOF
+[store]
+path = $BOUNCER_HOME
+
+[auth]
+schemes = jwt
+
+[jwt]
+algorithm = $alg
+signing_key = $key
+
+[log]
+level = info
+
+[rules]
+/ = authenticated
+EOF
+        # The token: the secret file's bytes (one newline off) or the PEM.
+        if ! "$PY" - "$alg" "$key" "$BENCH_UID" >"$TMP/jwt/$alg.tok" 2>>"$TMP/jwt/keygen.log" <<'PY'
+import sys, time, jwt
+alg, path, uid = sys.argv[1:4]
+key = open(path, "rb").read()
+if alg.startswith("HS"):
+    key = key[:-1] if key.endswith(b"\n") else key
+now = int(time.time())
+print(jwt.encode({"token_type": "access", "exp": now + 86400, "iat": now - 1,
+                  "jti": "bench-" + alg, "user_id": int(uid)}, key, alg))
+PY
+        then
+            JWT_WHY="skipped: PyJWT could not sign $alg: $(tail -n 1 "$TMP/jwt/keygen.log")"
+            break
+        fi
+        start "bouncer (jwt $alg)" "$TMP/jwt/$alg.sock" "$TMP/jwt/$alg.err" \
+            "$BOUNCER" -c "$TMP/jwt/$alg.conf" --threads 1
+        ok=$("$CLIENT" --bench --connect "unix:$TMP/jwt/$alg.sock" --requests 200 \
+            --expect-status 200 "${PARAMS[@]}" \
+            -p "HTTP_AUTHORIZATION=Bearer $(cat "$TMP/jwt/$alg.tok")" 2>&1)
+        if [ "$(field "$ok" errors)" != 0 ]; then
+            JWT_WHY="skipped: the $alg token was not accepted: $ok $(tail -n 2 "$TMP/jwt/$alg.err")"
+            break
+        fi
+    done
+    [ -z "$JWT_WHY" ] && JWT=ok
+fi
+[ -n "$JWT_WHY" ] && log "jwt: $JWT_WHY"
+
 log "direct FastCGI: $REPS rounds (floor/cached/401${TOK:+/token}${SESS:+/session}: $NFAST requests, Argon2id: $NARGON)"
 for r in $(seq "$REPS"); do
     bench floor "$TMP/noop.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
@@ -401,7 +472,22 @@ for r in $(seq "$REPS"); do
     if [ -n "$SESS" ]; then
         bench sess100k "$TMP/s100k.sock" 200 "$NFAST" -p "HTTP_COOKIE=$COOKIE"
     fi
+    if [ -n "$JWT" ]; then
+        # The floor again next to each round of JWT runs: a shared machine's
+        # load then hits both alike.
+        bench jwt_floor "$TMP/noop.sock" 200 "$NFAST" -p "HTTP_AUTHORIZATION=$AUTH"
+        for alg in $JWT_ALGS; do
+            bench "jwt_$alg" "$TMP/jwt/$alg.sock" 200 "$NFAST" \
+                -p "HTTP_AUTHORIZATION=Bearer $(cat "$TMP/jwt/$alg.tok")"
+        done
+    fi
 done
+# OpenSSL's verify speed for the same key types (keygen: RSA 3072 bits).
+SPEED=
+if [ -n "$JWT" ] && command -v openssl >/dev/null 2>&1; then
+    log "openssl speed -seconds 1 rsa3072 ecdsap256 ed25519 (about 6 s)"
+    SPEED=$(openssl speed -mr -seconds 1 rsa3072 ecdsap256 ed25519 2>/dev/null | grep '^+F')
+fi
 
 # Cycling over NKEYS distinct keys: bnc-fcgi --bench sends one fixed request,
 # so each key gets its own run of RCYCLE requests (a new connection each, as
@@ -721,6 +807,57 @@ mkdir -p "$OUT"
                 (r1 <= 1.25 && r2 <= 1.25) ? "met" : "NOT met" }'
     else
         echo "Session part ${SESS_WHY:-skipped}."
+    fi
+    echo
+    if [ -n "$JWT" ]; then
+        # +F2:i:bits:sign/s:verify/s (RSA), +F4 (ECDSA), +F6:i:bits:name:sign/s:verify/s (EdDSA)
+        vus() { # +Fn prefix, field of verify/s -> microseconds per verify
+            printf '%s\n' "$SPEED" | awk -F: -v p="$1" -v f="$2" \
+                '$1 == p { if ($f > 0) printf "%.1f", 1e6 / $f; exit }'
+        }
+        V_RS256=$(vus +F2 5)
+        V_ES256=$(vus +F4 5)
+        V_EdDSA=$(vus +F6 6)
+        read -r jfrate jfus jfp50 jfp99 jferr < <(stat_direct jwt_floor)
+        echo "JWT access tokens ([auth] schemes = jwt, check_user = yes: user and denylist"
+        echo "lookups included; keys from bouncerctl jwt keygen, RSA 3072 bits; tokens signed"
+        echo "by PyJWT). Same client as above; the floor re-measured in the same rounds."
+        echo "OpenSSL verify: \`openssl speed -seconds 1 rsa3072 ecdsap256 ed25519\`, this run."
+        echo
+        printf '%-30s %10s %9s %8s %8s %7s %9s  %s\n' case "req/s" "us/req" p50_us p99_us errors \
+            "ossl_us" "time vs floor"
+        printf '%-30s %10.0f %9.1f %8s %8s %7s %9s  %s\n' "floor: noop-authorizer" \
+            "$jfrate" "$jfus" "$jfp50" "$jfp99" "$jferr" "-" "1.00x"
+        for alg in $JWT_ALGS; do
+            read -r rate us p50 p99 errs < <(stat_direct "jwt_$alg")
+            eval "v=\${V_$alg-}"
+            ratio=$(awk -v a="$us" -v b="$jfus" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "?" }')
+            printf '%-30s %10.0f %9.1f %8s %8s %7s %9s  %s\n' "bouncer JWT $alg" \
+                "$rate" "$us" "$p50" "$p99" "$errs" "${v:--}" "$ratio"
+        done
+        echo
+        echo "Issue 5 targets: HS256 <= 1.25x the floor; asymmetric <= floor + 1.2x OpenSSL's verify:"
+        for alg in $JWT_ALGS; do
+            read -r _ us p50 _ _ < <(stat_direct "jwt_$alg")
+            eval "v=\${V_$alg-}"
+            # us/req (mean) first; the p50 line is less hurt by a busy host.
+            if [ "$alg" = HS256 ]; then
+                awk -v a="$us" -v f="$jfus" -v p="$p50" -v fp="$jfp50" 'BEGIN { r = a / f; q = p / fp
+                    printf "  HS256: us/req %.2fx the floor -> %s; p50 %.2fx -> %s\n", r,
+                        (r <= 1.25) ? "met" : "NOT met", q, (q <= 1.25) ? "met" : "NOT met" }'
+            elif [ -n "$v" ]; then
+                awk -v a="$us" -v f="$jfus" -v v="$v" -v n="$alg" -v p="$p50" -v fp="$jfp50" 'BEGIN {
+                    lim = f + 1.2 * v; plim = fp + 1.2 * v
+                    printf "  %s: us/req %.1f vs limit %.1f (floor %.1f + 1.2 x %.1f) -> %s (%.2fx OpenSSL verify above the floor)\n",
+                        n, a, lim, f, v, (a <= lim) ? "met" : "NOT met", (a - f) / v
+                    printf "  %*s  p50 %.0f vs limit %.1f (floor p50 %.0f + 1.2 x %.1f) -> %s (%.2fx)\n",
+                        length(n), "", p, plim, fp, v, (p <= plim) ? "met" : "NOT met", (p - fp) / v }'
+            else
+                echo "  $alg: no openssl speed figure"
+            fi
+        done
+    else
+        echo "JWT part ${JWT_WHY:-skipped}."
     fi
     if [ -n "$LT" ]; then
         echo

@@ -27,6 +27,8 @@ for name in REMOTE_USER AUTH_TYPE AUTH_USER_ID AUTH_GROUPS AUTH_SCOPES \
         printf 'REDIRECT_%s=%s\n' "$name" "$value"
     fi
 done
+# Configured JWT claims arrive as AUTH_CLAIM_<NAME> ([jwt] claims).
+env | grep -E '^(REDIRECT_)?AUTH_CLAIM_[A-Z0-9_]*=' | sort
 
 if [ -n "${HTTP_AUTHORIZATION+x}" ] || [ -n "${REDIRECT_HTTP_AUTHORIZATION+x}" ]; then
     printf 'AUTHORIZATION_VISIBLE=yes\n'

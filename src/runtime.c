@@ -9,6 +9,7 @@
 #include "auth/registry.h"
 #include "auth/rules.h"
 #include "conf/conf.h"
+#include "jwt/jwt.h"
 #include "runtime.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -30,6 +31,7 @@ bnc_runtime_free(struct bnc_runtime *rt)
         if (rt->schemes[i].scheme->destroy != NULL)
             rt->schemes[i].scheme->destroy(rt->schemes[i].state);
     free(rt->schemes);
+    bnc_jwt_conf_free(rt->jwt);
     bnc_pwcheck_free(rt->pwcheck);
     bnc_conf_free(rt->conf);
     free(rt);
@@ -40,7 +42,8 @@ bnc_runtime_new(struct bnc_conf *conf, struct bnc_store *store,
                 struct bnc_diag *d)
 {
     struct bnc_runtime *rt = bnc_calloc(1, sizeof(*rt));
-    struct bnc_scheme_host host = {conf, store};
+    struct bnc_scheme_host host = {conf, store, NULL};
+    struct bnc_conf_section *jwtsec = bnc_conf_section(conf, "jwt");
     size_t i, n = bnc_strv_len(conf->schemes);
     int failed = 0;
 
@@ -48,6 +51,15 @@ bnc_runtime_new(struct bnc_conf *conf, struct bnc_store *store,
     rt->conf = conf;
     rt->store = store;
     rt->schemes = bnc_calloc(n ? n : 1, sizeof(*rt->schemes));
+    /* [jwt] serves both the jwt scheme and the Responder's token
+     * endpoints, so it is read here, once, keys included: a SIGHUP that
+     * builds a new runtime reloads the keys. */
+    if (jwtsec != NULL || bnc_strv_contains(conf->schemes, "jwt")) {
+        rt->jwt = bnc_jwt_conf_load(conf, jwtsec, d);
+        if (rt->jwt == NULL)
+            failed = 1;
+        host.jwt = rt->jwt;
+    }
     for (i = 0; i < n; i++) {
         const struct bnc_scheme *s = bnc_scheme_find(conf->schemes[i]);
 
@@ -85,7 +97,8 @@ bnc_runtime_new(struct bnc_conf *conf, struct bnc_store *store,
         for (k = 0; k < n; k++)
             if (strcmp(conf->schemes[k], s->name) == 0)
                 enabled = 1;
-        if (sec == NULL || enabled)
+        /* [jwt] is not the scheme's alone: read above. */
+        if (sec == NULL || enabled || strcmp(s->name, "jwt") == 0)
             continue;
         bnc_diag_warn(d, conf->file, sec->line,
                       "section [%s] is ignored: '%s' is not in [auth] schemes",

@@ -8,6 +8,7 @@
 #include "auth/scheme.h"
 
 struct bnc_conf;
+struct bnc_jwt_conf;
 struct bnc_pwcheck;
 struct bnc_store;
 
@@ -24,6 +25,9 @@ struct bnc_runtime {
     size_t nschemes;
     struct bnc_pwcheck *pwcheck;    /* the login endpoint's: see
                                        bnc_runtime_pwcheck() */
+    struct bnc_jwt_conf *jwt;       /* [jwt] with its keys, or NULL when
+                                       neither [jwt] nor the jwt scheme is
+                                       configured; reloaded with the runtime */
 };
 
 /* Configures every scheme named in conf (takes ownership of conf, also on

@@ -142,6 +142,10 @@ bnc_decide_schemes(struct bnc_runtime *rt, const struct bnc_request *req,
                          res.detail_buf);
                 d->detail = d->detail_buf;
             }
+            snprintf(d->challenge, sizeof(d->challenge), "%s",
+                     res.challenge);
+            snprintf(d->body_extra, sizeof(d->body_extra), "%s",
+                     res.body_extra);
             d->retry_after = res.retry_after;
             /* nginx's auth_request turns any status but 401/403 into a
              * 500 (web-servers.md 6.3): a ban is a 403 there, with the
@@ -354,13 +358,16 @@ bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
     if (d->status == 401) {
         /* A scheme that failed answers with its own challenge; "no
          * credentials" offers every enabled scheme. */
-        if (d->scheme != NULL && d->scheme_index < rt->nschemes)
+        if (d->challenge[0] != '\0')
+            bnc_response_header(resp, "WWW-Authenticate", d->challenge);
+        else if (d->scheme != NULL && d->scheme_index < rt->nschemes)
             bnc_decision_challenge(resp, &rt->schemes[d->scheme_index]);
         else
             for (i = 0; i < rt->nschemes; i++)
                 bnc_decision_challenge(resp, &rt->schemes[i]);
     }
-    bnc_response_json_error(resp, d->status, d->detail, d->code);
+    bnc_response_json_error_ex(resp, d->status, d->detail, d->code,
+                               d->body_extra);
 }
 
 void

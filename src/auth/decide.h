@@ -28,6 +28,8 @@ struct bnc_decision {
     const char *code;                 /* JSON code on denial */
     char reason[240];                 /* log only */
     char detail_buf[256];             /* detail made per request (CSRF) */
+    char challenge[400];              /* WWW-Authenticate made per request */
+    char body_extra[512];             /* JSON members after "code" */
     unsigned retry_after;             /* 429: Retry-After seconds */
 };
 

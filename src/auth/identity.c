@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/str.h"
 
 void
 bnc_identity_set(char **field, const char *value)
@@ -28,6 +29,8 @@ bnc_identity_cleanup(struct bnc_identity *id)
     bnc_free(id->email);
     bnc_free(id->name);
     bnc_free(id->cred_id);
+    bnc_strv_free(id->claims);
+    id->claims = NULL;
     id->expires = 0;
 }
 

@@ -10,6 +10,7 @@ const struct bnc_scheme *const bnc_builtin_schemes[] = {
     &bnc_scheme_token,
     &bnc_scheme_ip,
     &bnc_scheme_session,
+    &bnc_scheme_jwt,
     NULL,
 };
 

@@ -14,5 +14,6 @@ extern const struct bnc_scheme *const bnc_builtin_schemes[];
 extern const struct bnc_scheme bnc_scheme_basic;
 extern const struct bnc_scheme bnc_scheme_token;
 extern const struct bnc_scheme bnc_scheme_ip;
+extern const struct bnc_scheme bnc_scheme_jwt;
 
 #endif

@@ -12,6 +12,7 @@ struct bnc_conf_section;
 struct bnc_store;
 struct bnc_request;
 struct bnc_user;
+struct bnc_jwt_conf;
 
 #define BNC_SCHEME_ABI 1
 
@@ -34,6 +35,9 @@ struct bnc_identity {
     char *name;       /* AUTH_NAME (display name) */
     char *cred_id;    /* AUTH_CREDENTIAL_ID: never a secret */
     int64_t expires;  /* AUTH_EXPIRES, 0 = none */
+    /* AUTH_CLAIM_<NAME>: NULL-terminated "NAME=value" strings, NAME already
+     * upper-case [A-Z0-9_], value free of control bytes (jwt); NULL = none. */
+    char **claims;
 };
 
 void bnc_identity_cleanup(struct bnc_identity *id);
@@ -58,6 +62,12 @@ struct bnc_result {
     /* BNC_DENY: detail may point here when the text is made per request
      * ("CSRF Failed: Origin checking failed - ..."); the core copies it. */
     char detail_buf[256];
+    /* BNC_DENY, optional: this request's WWW-Authenticate value (RFC 6750
+     * error="invalid_token", ...) instead of the scheme's challenge(), and
+     * JSON members appended to the body after "code" (", \"messages\":
+     * [...]" for simplejwt's shape). Empty = none. */
+    char challenge[400];
+    char body_extra[512];
     /* BNC_DENY with 429: seconds for Retry-After (issue 7). */
     unsigned retry_after;
     /* The check applied the throttle itself (pwcheck: per user and
@@ -81,6 +91,9 @@ enum bnc_verdict bnc_result_deny(struct bnc_result *r, int status,
 struct bnc_scheme_host {
     const struct bnc_conf *conf;
     struct bnc_store *store;
+    /* [jwt], loaded by the runtime when [jwt] exists or jwt is a scheme
+     * (shared with the Responder's token endpoints); NULL otherwise. */
+    const struct bnc_jwt_conf *jwt;
 };
 
 struct bnc_scheme {

@@ -27,6 +27,7 @@ static const struct {
     /* Imports change users; export hands out every password hash. */
     {"import htpasswd", 1}, {"import django", 1}, {"import bouncer", 1},
     {"export", 0},        {"db gc", 0},
+    {"user logout-all", 1}, {"jwt revoke", 0},
     {NULL, 0}
 };
 

@@ -81,6 +81,9 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--allow-plaintext", BNC_CTL_O_PLAIN, 0},
     {"--dbm", BNC_CTL_O_DBM, 0},
     {"--output", BNC_CTL_O_OUTPUT, 1},
+    {"--alg", BNC_CTL_O_ALG, 1},
+    {"--kid", BNC_CTL_O_KID, 1},
+    {"--tokens", BNC_CTL_O_TOKENS, 0},
     {NULL, 0, 0}
 };
 
@@ -103,6 +106,9 @@ static const struct bnc_ctl_verb bnc_ctl_user_verbs[] = {
      1, 1, 0, bnc_ctl_user_disable},
     {"enable", "NAME", "allow a disabled user again",
      1, 1, 0, bnc_ctl_user_enable},
+    {"logout-all", "NAME [--tokens]",
+     "void the user's sessions and JWTs (and API tokens with --tokens)",
+     1, 1, BNC_CTL_O_TOKENS, bnc_ctl_user_logout_all},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -123,8 +129,8 @@ static const struct bnc_ctl_verb bnc_ctl_db_verbs[] = {
     {"backup", "DIR", "hot backup into DIR (new or empty)",
      1, 1, 0, bnc_ctl_db_backup},
     {"gc", "",
-     "remove expired sessions, API tokens, JWT denylist entries and "
-     "throttle counters",
+     "remove expired sessions, API tokens, JWT denylist entries, refresh "
+     "families and throttle counters",
      0, 0, 0, bnc_ctl_db_gc},
     {"metrics", "", "print the shared counters (Prometheus text format)",
      0, 0, 0, bnc_ctl_db_metrics},
@@ -151,6 +157,21 @@ static const struct bnc_ctl_verb bnc_ctl_session_verbs[] = {
      0, 1, BNC_CTL_O_JSON, bnc_ctl_session_list},
     {"revoke", "ID | --user USER", "end one session, or all of a user's",
      0, 1, BNC_CTL_O_USER, bnc_ctl_session_revoke},
+    {NULL, NULL, NULL, 0, 0, 0, NULL}
+};
+
+static const struct bnc_ctl_verb bnc_ctl_jwt_verbs[] = {
+    {"keygen", "--alg ES256|RS256|EdDSA|HS256|... [--kid K] [--output FILE]"
+               " [--quiet]",
+     "write a new signing key (mode 0600, never over a file)",
+     0, 0, BNC_CTL_O_ALG | BNC_CTL_O_KID | BNC_CTL_O_OUTPUT | BNC_CTL_O_QUIET,
+     bnc_ctl_jwt_keygen},
+    {"jwks", "[FILE...] [--alg RS256|PS256|...]",
+     "print the public JWKS of the [jwt] verifying keys or of FILEs",
+     0, BNC_CTL_ARGS_MAX, BNC_CTL_O_ALG, bnc_ctl_jwt_jwks},
+    {"revoke", "JTI [--expires 1d|DATE] [--quiet]",
+     "deny a JWT by its jti until it has expired anyway",
+     1, 1, BNC_CTL_O_EXPIRES | BNC_CTL_O_QUIET, bnc_ctl_jwt_revoke},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -205,6 +226,7 @@ static const struct bnc_ctl_noun bnc_ctl_nouns[] = {
     {"group", bnc_ctl_group_verbs},
     {"token", bnc_ctl_token_verbs},
     {"session", bnc_ctl_session_verbs},
+    {"jwt", bnc_ctl_jwt_verbs},
     {"db", bnc_ctl_db_verbs},
     {"ban", bnc_ctl_ban_verbs},
     {"explain", bnc_ctl_explain_verbs},
@@ -628,7 +650,9 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         case BNC_CTL_O_SCHEME:
         case BNC_CTL_O_FROM:
         case BNC_CTL_O_HOST:
-        case BNC_CTL_O_REQUIRE: {
+        case BNC_CTL_O_REQUIRE:
+        case BNC_CTL_O_ALG:
+        case BNC_CTL_O_KID: {
             const char **slot = od->bit == BNC_CTL_O_LABEL     ? &a->label
                                 : od->bit == BNC_CTL_O_EXPIRES ? &a->expires
                                 : od->bit == BNC_CTL_O_DEVICE  ? &a->device
@@ -637,6 +661,8 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
                                 : od->bit == BNC_CTL_O_FROM    ? &a->from
                                 : od->bit == BNC_CTL_O_HOST    ? &a->host
                                 : od->bit == BNC_CTL_O_REQUIRE ? &a->require
+                                : od->bit == BNC_CTL_O_ALG     ? &a->alg
+                                : od->bit == BNC_CTL_O_KID     ? &a->kid
                                                                : &a->user;
 
             if (*slot != NULL) {
@@ -648,6 +674,9 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
         }
         case BNC_CTL_O_QUIET:
             a->quiet = 1;
+            break;
+        case BNC_CTL_O_TOKENS:
+            a->tokens = 1;
             break;
         case BNC_CTL_O_NETWORK:
             if (a->network != NULL) {

@@ -169,6 +169,12 @@ bnc_ctl_db_gc_jwt_deny(struct bnc_ctl *ctx, int64_t now, size_t *count)
 }
 
 static int
+bnc_ctl_db_gc_jwt_families(struct bnc_ctl *ctx, int64_t now, size_t *count)
+{
+    return bnc_store_jwt_family_gc(ctx->store, now, count);
+}
+
+static int
 bnc_ctl_db_gc_throttle(struct bnc_ctl *ctx, int64_t now, size_t *count)
 {
     return bnc_throttle_gc(&ctx->conf->throttle, ctx->store, now, count);
@@ -189,6 +195,8 @@ static const struct {
     {"expired API tokens", "tokens", bnc_ctl_db_gc_tokens},
     {"JWT denylist entries past their expiry", "jwt_deny",
      bnc_ctl_db_gc_jwt_deny},
+    {"expired JWT refresh-token families", "jwt_families",
+     bnc_ctl_db_gc_jwt_families},
     {"expired throttle counters", "throttle", bnc_ctl_db_gc_throttle},
 };
 

@@ -130,7 +130,7 @@ bnc_ctl_token_parse_date(const char *s, int64_t *out)
 
 /* --expires: a duration with its unit ("30d", "12h", "2w") from now, or a
  * date. Prints its own error. */
-static int
+int
 bnc_ctl_token_expires(const char *s, int64_t now, int64_t *out)
 {
     struct bnc_buf vis;

@@ -272,6 +272,7 @@ out:
 struct bnc_ctl_edit {
     const char *hash;       /* passwd */
     const char *group;      /* group add/del */
+    int tokens;             /* logout-all --tokens */
     int64_t now;
     int changed;            /* out: 1 if the record was written */
 };
@@ -312,6 +313,21 @@ bnc_ctl_edit_enable(struct bnc_user *u, void *arg)
     if (!u->disabled)
         return 1;
     u->disabled = 0;
+    e->changed = 1;
+    return 0;
+}
+
+/* Log out everywhere: sessions and JWTs (access and refresh) issued
+ * before now die at their next use; API tokens only when asked, since
+ * DRF tokens are meant to outlive a login. */
+static int
+bnc_ctl_edit_logout_all(struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_edit *e = arg;
+
+    u->not_before = e->now;
+    if (e->tokens)
+        u->tokens_not_before = e->now;
     e->changed = 1;
     return 0;
 }
@@ -464,6 +480,47 @@ bnc_ctl_user_enable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     return bnc_ctl_user_toggle(ctx, a, 0);
 }
 
+int
+bnc_ctl_user_logout_all(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
+{
+    const char *name = a->pos[0];
+    struct bnc_ctl_edit e;
+    struct bnc_buf vis;
+    size_t count = 0;
+    int src;
+
+    if (bnc_ctl_store(ctx, 0) == NULL)
+        return BNC_CTL_EXIT_FAIL;
+    memset(&e, 0, sizeof(e));
+    e.now = bnc_ctl_now();
+    e.tokens = a->tokens;
+    bnc_strlcpy(ctx->audit_detail, a->tokens ? "tokens=yes" : "tokens=no",
+                sizeof(ctx->audit_detail));
+    src = bnc_store_user_modify(ctx->store, name, bnc_ctl_edit_logout_all, &e,
+                                BNC_STORE_SYNC);
+    if (src != BNC_STORE_OK)
+        return bnc_ctl_store_failed(src, "log out", name);
+    bnc_buf_init(&vis);
+    printf("user %s logged out everywhere: sessions and JWTs issued before "
+           "now are void%s\n", bnc_ctl_vis(&vis, name),
+           a->tokens ? ", API tokens too" : "; API tokens kept");
+    /* The times above already void them; removing them frees the space
+     * and empties the listings. */
+    bnc_ctl_session_end_user(ctx, name);
+    if (a->tokens) {
+        src = bnc_store_token_revoke_user(ctx->store, name, &count);
+        if (src == BNC_STORE_OK && count > 0)
+            printf("%zu token%s of user %s revoked\n", count,
+                   count == 1 ? "" : "s", bnc_ctl_vis(&vis, name));
+        else if (src != BNC_STORE_OK && src != BNC_STORE_NOTFOUND)
+            bnc_ctl_warnx("could not remove the tokens of user %s (store "
+                          "code %d); they are void anyway",
+                          bnc_ctl_vis(&vis, name), src);
+    }
+    bnc_buf_cleanup(&vis);
+    return BNC_CTL_EXIT_OK;
+}
+
 /* ---- group add/del ----------------------------------------------------- */
 
 static int
@@ -572,9 +629,11 @@ bnc_ctl_user_json(struct bnc_buf *b, const struct bnc_user *u,
                        ? "true"
                        : "false");
     bnc_buf_printf(b, ", \"created\": %lld, \"changed\": %lld, "
-                   "\"not_before\": %lld, \"rev\": %llu}",
+                   "\"not_before\": %lld, \"tokens_not_before\": %lld, "
+                   "\"rev\": %llu}",
                    (long long)u->created, (long long)u->changed,
-                   (long long)u->not_before, (unsigned long long)u->rev);
+                   (long long)u->not_before, (long long)u->tokens_not_before,
+                   (unsigned long long)u->rev);
 }
 
 #define BNC_CTL_LIST_COLS 6
@@ -713,6 +772,8 @@ bnc_ctl_user_show(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     printf("created:       %s\n", bnc_ctl_time(t, sizeof(t), u.created));
     printf("changed:       %s\n", bnc_ctl_time(t, sizeof(t), u.changed));
     printf("not before:    %s\n", bnc_ctl_time(t, sizeof(t), u.not_before));
+    printf("tokens not before: %s\n",
+           bnc_ctl_time(t, sizeof(t), u.tokens_not_before));
     printf("revision:      %llu\n", (unsigned long long)u.rev);
     rc = BNC_CTL_EXIT_OK;
 out:

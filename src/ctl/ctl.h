@@ -54,7 +54,10 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_DRYRUN = 1u << 22,    /* --dry-run (import) */
     BNC_CTL_O_PLAIN = 1u << 23,     /* --allow-plaintext (import htpasswd) */
     BNC_CTL_O_DBM = 1u << 24,       /* --dbm (import htpasswd) */
-    BNC_CTL_O_OUTPUT = 1u << 25     /* --output FILE (export) */
+    BNC_CTL_O_OUTPUT = 1u << 25,    /* --output FILE (export, jwt keygen) */
+    BNC_CTL_O_ALG = 1u << 26,       /* --alg ES256 (jwt) */
+    BNC_CTL_O_KID = 1u << 27,       /* --kid K (jwt keygen) */
+    BNC_CTL_O_TOKENS = 1u << 28     /* --tokens (user logout-all) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -94,7 +97,11 @@ struct bnc_ctl_args {
     int dry_run;
     int allow_plain;
     int dbm;
-    const char *output;
+    const char *output;     /* --output (export, jwt keygen) */
+    /* jwt */
+    const char *alg;        /* --alg */
+    const char *kid;        /* --kid */
+    int tokens;             /* --tokens (user logout-all) */
 };
 
 /* What a command runs with. Config and store are opened on demand, so a
@@ -155,17 +162,26 @@ int bnc_ctl_user_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_show(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_disable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_user_enable(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_user_logout_all(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_group_add(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_group_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_init(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_stats(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_verify(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_backup(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_db_gc(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_db_metrics(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_token.c */
 int bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+/* --expires of token create, shared by jwt revoke: a lifetime ("30d")
+ * from now or a UTC date; prints its own error. 0 or -1. */
+int bnc_ctl_token_expires(const char *s, int64_t now, int64_t *out);
+/* cmd_jwt.c */
+int bnc_ctl_jwt_keygen(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_jwt_jwks(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
+int bnc_ctl_jwt_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 /* cmd_session.c */
 int bnc_ctl_session_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);
 int bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a);

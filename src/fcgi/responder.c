@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* /auth/ endpoints served in the Responder role or as plain CGI: health,
- * whoami, and the session login and logout (DESIGN 5, issue 4).
+ * whoami, and the session login and logout (DESIGN 5, issue 4); the JWT
+ * endpoints live in jwt_api.c.
  *
  * Answers follow DRF where DRF has one: field errors as {"field": [...]},
  * failed JSON logins as the obtain-token view's 400 non_field_errors, CSRF
@@ -18,6 +19,7 @@
 #include "auth/session.h"
 #include "crypto/ct.h"
 #include "fcgi/body.h"
+#include "fcgi/jwt_api.h"
 #include "fcgi/login_page.h"
 #include "fcgi/metrics_api.h"
 #include "fcgi/request.h"
@@ -764,6 +766,8 @@ bnc_responder_handle(struct bnc_runtime *rt, const struct bnc_request *req,
             bnc_responder_405(resp, d, "POST", "logout");
         return;
     }
+    if (bnc_jwt_api_handle(rt, ep, req, in, resp, d))
+        return;
     bnc_responder_error(resp, d, 404, "Not found.", "not_found",
                         "unknown endpoint");
 }

@@ -63,6 +63,14 @@ void
 bnc_response_json_error(struct bnc_response *r, int status, const char *detail,
                         const char *code)
 {
+    bnc_response_json_error_ex(r, status, detail, code, NULL);
+}
+
+void
+bnc_response_json_error_ex(struct bnc_response *r, int status,
+                           const char *detail, const char *code,
+                           const char *extra)
+{
     r->status = status;
     bnc_response_header(r, "Content-Type", "application/json");
     bnc_response_header(r, "Cache-Control", "no-store");
@@ -75,6 +83,8 @@ bnc_response_json_error(struct bnc_response *r, int status, const char *detail,
         bnc_buf_puts(&r->body, ", \"code\": ");
         bnc_buf_json_str(&r->body, code);
     }
+    if (extra != NULL)
+        bnc_buf_puts(&r->body, extra);
     bnc_buf_puts(&r->body, "}\n");
 }
 
@@ -83,7 +93,7 @@ static void
 bnc_response_ident1(struct bnc_response *r, enum bnc_identity_style style,
                     const char *var, const char *hdr, const char *value)
 {
-    char name[64];
+    char name[160];
 
     if (value == NULL || *value == '\0')
         return;
@@ -91,6 +101,30 @@ bnc_response_ident1(struct bnc_response *r, enum bnc_identity_style style,
     bnc_response_header(r, name, value);
     if (style == BNC_IDENT_NGINX)
         bnc_response_header(r, hdr, value);
+}
+
+/* AUTH_CLAIM_<NAME> (names made safe by the scheme): Variable-AUTH_CLAIM_X
+ * and, for nginx, X-Auth-Claim-X. */
+static void
+bnc_response_claims(struct bnc_response *r, enum bnc_identity_style style,
+                    char *const *claims)
+{
+    char var[128], hdr[128];
+    size_t i, k, n;
+
+    for (i = 0; claims != NULL && claims[i] != NULL; i++) {
+        const char *eq = strchr(claims[i], '=');
+
+        if (eq == NULL || eq == claims[i] ||
+            (n = (size_t)(eq - claims[i])) > 64)
+            continue;
+        snprintf(var, sizeof(var), "AUTH_CLAIM_%.*s", (int)n, claims[i]);
+        snprintf(hdr, sizeof(hdr), "X-Auth-Claim-%.*s", (int)n, claims[i]);
+        for (k = 13; hdr[k] != '\0'; k++)
+            if (hdr[k] == '_')
+                hdr[k] = '-';
+        bnc_response_ident1(r, style, var, hdr, eq + 1);
+    }
 }
 
 void
@@ -113,6 +147,7 @@ bnc_response_identity(struct bnc_response *r, const struct bnc_identity *id,
                         id->cred_id);
     bnc_response_ident1(r, style, "AUTH_EMAIL", "X-Auth-Email", id->email);
     bnc_response_ident1(r, style, "AUTH_NAME", "X-Auth-Name", id->name);
+    bnc_response_claims(r, style, id->claims);
 }
 
 void

@@ -25,6 +25,11 @@ void bnc_response_header(struct bnc_response *r, const char *name,
 /* status + Content-Type: application/json + {"detail": ..., "code": ...}. */
 void bnc_response_json_error(struct bnc_response *r, int status,
                              const char *detail, const char *code);
+/* Same, with extra JSON members (", \"messages\": [...]", trusted text
+ * made by the caller; NULL or "" = none) after "code". */
+void bnc_response_json_error_ex(struct bnc_response *r, int status,
+                                const char *detail, const char *code,
+                                const char *extra);
 /* Identity as Variable-NAME headers (authorizer) or X-Remote-User style
  * headers (nginx mode: with_variables also emits Variable-*). */
 enum bnc_identity_style { BNC_IDENT_VARIABLES, BNC_IDENT_NGINX };

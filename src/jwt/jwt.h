@@ -41,7 +41,9 @@ struct bnc_jwt_keyset;
  * only verifies) used with algorithm; verifying paths (JWKS files, PEM
  * public keys, HMAC secret files; NULL-terminated, may be NULL = the
  * signing key). A key from a JWKS file is allowed only its "alg"; a PEM or
- * secret file only `algorithm`. NULL with err on any problem (unreadable
+ * secret file only `algorithm`; algorithm BNC_JWT_ALG_NONE lets a PEM
+ * key's type decide (EC by curve, Ed25519, RSA = RS256: `jwt jwks FILE`).
+ * The signing key is always also a verifying key. NULL with err on any problem (unreadable
  * file, key type that does not fit the algorithm, HMAC secret shorter than
  * the hash, RSA under 2048 bits, duplicate kid). */
 struct bnc_jwt_keyset *bnc_jwt_keyset_load(enum bnc_jwt_alg algorithm,
@@ -103,6 +105,15 @@ char *bnc_jwt_sign(const struct bnc_jwt_keyset *ks, json_t *payload,
  * secret). 0 or -1 with err. */
 int bnc_jwt_keygen(enum bnc_jwt_alg alg, const char *path,
                    struct bnc_err *err);
+/* Same, with kid written on a "kid: K" line before the PEM block (where the
+ * loader finds it; a PEM key without one gets its RFC 7638 thumbprint as
+ * kid). kid must be NULL for HMAC. path NULL = standard output. */
+int bnc_jwt_keygen_ex(enum bnc_jwt_alg alg, const char *path,
+                      const char *kid, struct bnc_err *err);
+
+/* A short fixed text per status ("Token is expired"), for logs and the
+ * simplejwt-shaped "messages" of a 401. Static. */
+const char *bnc_jwt_status_text(enum bnc_jwt_status st);
 
 /* ---- [jwt] configuration (DESIGN 8), shared by the scheme and the
  * Responder; built by the runtime when [jwt] exists or jwt is a scheme. */
@@ -122,6 +133,10 @@ struct bnc_jwt_conf {
     char **claims;                /* claims exported as AUTH_CLAIM_<NAME>; NULL = none */
     char **extra_claims;          /* added to issued tokens: groups, scopes, name, email */
     size_t max_len;               /* bytes of a token; default 8192 */
+    /* [jwt] keys: algorithm, signing_key, verifying_keys, issuer, audience,
+     * leeway, access_lifetime, refresh_lifetime, rotate_refresh,
+     * header_types, check_user, user_id_claim, user_id_field (id |
+     * username -> user_id_is_name), claims, extra_claims, max_length. */
 };
 
 /* Reads [jwt] (section may be NULL: defaults; then there is no key and

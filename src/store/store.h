@@ -13,8 +13,9 @@
 /* Format version of the store layout (meta "schema"). A store written by a
  * newer bouncer is refused with a clear message. */
 #define BNC_STORE_SCHEMA 1
-/* Format version of one user record (first byte of the value). */
-#define BNC_USER_RECORD_VERSION 1
+/* Format version of one user record (first byte of the value). Version 1
+ * records (no tokens_not_before) are still read. */
+#define BNC_USER_RECORD_VERSION 2
 
 #define BNC_USER_NAME_MAX 150   /* bytes of UTF-8, like Django's username */
 
@@ -42,7 +43,9 @@ struct bnc_user {
     int disabled;
     int64_t created;          /* unix seconds */
     int64_t changed;
-    int64_t not_before;       /* credentials issued before this are void (log out everywhere) */
+    int64_t not_before;       /* sessions and JWTs issued before this are void (log out everywhere) */
+    int64_t tokens_not_before;/* API tokens created before this are void (logout-all --tokens);
+                                 DRF tokens survive a password change, so this is separate */
     uint64_t rev;             /* record version: +1 on every change */
 };
 

@@ -14,7 +14,7 @@
 #include "util/str.h"
 
 /*
- * Record layout, format 1 (all integers big-endian):
+ * Record layout, format 2 (all integers big-endian):
  *
  *   off  size  field
  *     0     1  format version (BNC_USER_RECORD_VERSION)
@@ -23,20 +23,27 @@
  *    13     8  created       (int64, two's complement)
  *    21     8  changed
  *    29     8  not_before
- *    37     1  flags: bit 0 disabled, bit 1 email present,
+ *    37     8  tokens_not_before
+ *    45     1  flags: bit 0 disabled, bit 1 email present,
  *              bit 2 display_name present; other bits must be 0
- *    38        name          u32 length + bytes
+ *    46        name          u32 length + bytes
  *              hash          u32 length + bytes
  *              email         u32 length + bytes, only if flag bit 1
  *              display_name  u32 length + bytes, only if flag bit 2
  *              u32 group count, then each group as u32 length + bytes
+ *
+ * Format 1 is the same without tokens_not_before (flags at 37, name at
+ * 38). It is still decoded, with tokens_not_before = not_before: format 1
+ * voided API tokens at not_before, so none comes back to life; the next
+ * write stores format 2.
  *
  * Strings carry no NUL. The record must end exactly after the last group.
  * Every limit below is checked on encode and on decode, so a record that
  * decodes can always be written back.
  */
 
-#define BNC_USER_FIXED_LEN 38
+#define BNC_USER_FIXED_LEN 46
+#define BNC_USER_FIXED_LEN_V1 38
 #define BNC_USER_FLAG_DISABLED 0x01u
 #define BNC_USER_FLAG_EMAIL 0x02u
 #define BNC_USER_FLAG_DISPLAY 0x04u
@@ -197,8 +204,9 @@ bnc_user_encode(const struct bnc_user *u, unsigned char **out, size_t *len)
     bnc_codec_put_u64(p + 12, (uint64_t)u->created);
     bnc_codec_put_u64(p + 20, (uint64_t)u->changed);
     bnc_codec_put_u64(p + 28, (uint64_t)u->not_before);
-    p[36] = (unsigned char)flags;
-    p += 37;
+    bnc_codec_put_u64(p + 36, (uint64_t)u->tokens_not_before);
+    p[44] = (unsigned char)flags;
+    p += 45;
     p = bnc_codec_put_str(p, u->name, name_len);
     p = bnc_codec_put_str(p, u->hash, hash_len);
     if (u->email != NULL)
@@ -222,27 +230,36 @@ bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
     const char *why;
     uint32_t ngroups, i;
     unsigned flags;
+    size_t fixed = BNC_USER_FIXED_LEN;
     int rc = -1;
 
     memset(u, 0, sizeof(*u));
-    if (bnc_codec_version(p, len, BNC_USER_RECORD_VERSION, "user record", err) != 0)
+    /* Format 1 is read too (see the layout above). */
+    if (len > 0 && p != NULL && p[0] == 1) {
+        fixed = BNC_USER_FIXED_LEN_V1;
+    } else if (bnc_codec_version(p, len, BNC_USER_RECORD_VERSION,
+                                 "user record", err) != 0) {
         goto out;
+    }
     rd.off = 1;
-    if (bnc_codec_need(&rd, BNC_USER_FIXED_LEN - 1, "header") != 0)
+    if (bnc_codec_need(&rd, fixed - 1, "header") != 0)
         goto out;
     u->id = bnc_codec_get_u32(p + 1);
     u->rev = bnc_codec_get_u64(p + 5);
     u->created = (int64_t)bnc_codec_get_u64(p + 13);
     u->changed = (int64_t)bnc_codec_get_u64(p + 21);
     u->not_before = (int64_t)bnc_codec_get_u64(p + 29);
-    flags = p[37];
+    u->tokens_not_before = fixed == BNC_USER_FIXED_LEN_V1
+                               ? u->not_before
+                               : (int64_t)bnc_codec_get_u64(p + 37);
+    flags = p[fixed - 1];
     if ((flags & ~BNC_USER_FLAGS_KNOWN) != 0) {
         bnc_err_set(err, "user record has unknown flag bits 0x%02x",
                     flags & ~BNC_USER_FLAGS_KNOWN);
         goto out;
     }
     u->disabled = (flags & BNC_USER_FLAG_DISABLED) != 0;
-    rd.off = BNC_USER_FIXED_LEN;
+    rd.off = fixed;
     if (bnc_codec_str(&rd, "name", BNC_USER_NAME_MAX, &u->name) != 0)
         goto out;
     if (!bnc_user_name_valid(u->name, &why)) {

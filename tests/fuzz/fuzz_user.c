@@ -38,6 +38,7 @@ bnc_fuzz_user_eq(const struct bnc_user *a, const struct bnc_user *b)
 
     if (a->id != b->id || a->rev != b->rev || a->created != b->created ||
         a->changed != b->changed || a->not_before != b->not_before ||
+        a->tokens_not_before != b->tokens_not_before ||
         (a->disabled != 0) != (b->disabled != 0) ||
         !bnc_fuzz_user_str_eq(a->name, b->name) ||
         !bnc_fuzz_user_str_eq(a->hash, b->hash) ||
@@ -79,8 +80,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         BNC_FUZZ_USER_FAIL("decoded a user with an invalid name");
     if (bnc_user_encode(&u, &enc, &len) != 0)
         BNC_FUZZ_USER_FAIL("a decoded record does not encode");
-    /* The layout leaves no choice, so the round trip is byte-exact. */
-    if (len != size || memcmp(enc, data, size) != 0)
+    /* The layout leaves no choice, so the round trip is byte-exact (a
+     * format 1 record is written back as the current format). */
+    if (data[0] == BNC_USER_RECORD_VERSION &&
+        (len != size || memcmp(enc, data, size) != 0))
         BNC_FUZZ_USER_FAIL("encode(decode(x)) differs from x");
     bnc_err_clear(&err);
     if (bnc_user_decode(enc, len, &again, &err) != 0)

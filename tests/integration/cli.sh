@@ -88,9 +88,9 @@ expect "--help" 0 'user add NAME' ''
 run
 expect "no command" 2 '' 'missing command'
 run frob
-expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, token, session, db, ban, explain, import, export\)"
+expect "unknown noun" 2 '' "unknown command 'frob' \(valid: user, group, token, session, jwt, db, ban, explain, import, export\)"
 run user frob
-expect "unknown verb" 2 '' "unknown command 'user frob' \(valid: add, passwd, del, list, show, disable, enable\)"
+expect "unknown verb" 2 '' "unknown command 'user frob' \(valid: add, passwd, del, list, show, disable, enable, logout-all\)"
 run user
 expect "missing verb" 2 '' "missing command after 'user'"
 run user d alice
@@ -281,6 +281,23 @@ run user disable nosuch
 expect "disable unknown user" 1 '' "no such user 'nosuch'"
 run user enable nosuch
 expect "enable unknown user" 1 '' "no such user 'nosuch'"
+
+# ---- logout-all: not_before always, tokens_not_before only with --tokens ---
+run user show bob
+[ "$(field 'tokens not before')" = - ] && ok || bad "disable set tokens not before"
+run user logout-all bob
+expect "user logout-all" 0 '^user bob logged out everywhere: .*API tokens kept$'
+run user show bob
+[ "$(field 'not before')" != - ] && ok || bad "logout-all did not set not before"
+[ "$(field 'tokens not before')" = - ] && ok || bad "logout-all without --tokens set tokens not before"
+run user logout-all bob --tokens
+expect "user logout-all --tokens" 0 'API tokens too$'
+run user show bob --json
+expect "show --json tokens_not_before" 0 '"tokens_not_before": [1-9][0-9]+'
+run user logout-all nosuch
+expect "logout-all unknown user" 1 '' "no such user 'nosuch'"
+run user logout-all bob --group x
+expect "logout-all bad option" 2 '' "--group"
 
 # ---- group add/del ---------------------------------------------------------
 run group add admin alice jürgen
@@ -543,6 +560,10 @@ run db stats
 expect "db stats" 0 '.'
 run db verify
 expect "db verify" 0 'verified: OK'
+run db gc
+expect "db gc" 0 '^removed [0-9]+ expired JWT refresh-token families$'
+run db gc extra
+expect "db gc takes no argument" 2 '' "superfluous argument"
 run db backup "$tmp/backup"
 expect "db backup" 0 "written to $tmp/backup"
 ls "$tmp/backup"/*.db >/dev/null 2>&1 && ok || bad "backup has no .db files: $(ls "$tmp/backup")"

@@ -184,7 +184,7 @@ test_basic_allow_sets_identity(void)
     /* Keyword is case-insensitive, extra whitespace tolerated (DRF split()). */
     {
         char h[200];
-        snprintf(h, sizeof(h), "  bAsIc \t%s ", bnc_t_basic("alice:s3cret:with:colons") + 6);
+        snprintf(h, sizeof(h), "  bAsIc \t%.180s ", bnc_t_basic("alice:s3cret:with:colons") + 6);
         bnc_t_expect("/app/", "GET", h, 200, NULL);
     }
 }

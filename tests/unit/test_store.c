@@ -207,6 +207,7 @@ test_full_user(struct bnc_user *u)
     u->created = 1700000000;
     u->changed = -5; /* negative values must survive too */
     u->not_before = INT64_MAX;
+    u->tokens_not_before = 1700000100;
     u->rev = UINT64_MAX - 1;
 }
 
@@ -239,6 +240,7 @@ test_store_codec_roundtrip(void)
     CU_ASSERT(v.created == 1700000000);
     CU_ASSERT(v.changed == -5);
     CU_ASSERT(v.not_before == INT64_MAX);
+    CU_ASSERT(v.tokens_not_before == 1700000100);
     CU_ASSERT(v.rev == UINT64_MAX - 1);
     /* Canonical: encoding the decoded record gives the same bytes. */
     CU_ASSERT_FATAL(bnc_user_encode(&v, &rec2, &len2) == 0);
@@ -267,6 +269,51 @@ test_store_codec_roundtrip(void)
     free(rec);
     bnc_user_cleanup(&u);
     bnc_user_cleanup(NULL);
+}
+
+static void test_reject(const unsigned char *p, size_t len, const char *want);
+
+/* A format 1 record (before tokens_not_before) still decodes, with
+ * tokens_not_before = not_before (format 1 voided API tokens there too),
+ * and is written back in the current format. */
+static void
+test_store_codec_v1(void)
+{
+    struct bnc_user u, v, w;
+    struct bnc_err err;
+    unsigned char *rec = NULL, *v1, *re = NULL;
+    size_t len = 0, v1len, relen = 0;
+
+    test_full_user(&u);
+    u.not_before = 1700000050;
+    CU_ASSERT_FATAL(bnc_user_encode(&u, &rec, &len) == 0);
+    CU_ASSERT_FATAL(rec[0] == 2 && len > 46);
+    /* Format 1 = format 2 without the 8 bytes at offset 37. */
+    v1len = len - 8;
+    v1 = bnc_malloc(v1len);
+    memcpy(v1, rec, 37);
+    memcpy(v1 + 37, rec + 45, len - 45);
+    v1[0] = 1;
+    bnc_err_clear(&err);
+    CU_ASSERT_FATAL(bnc_user_decode(v1, v1len, &v, &err) == 0);
+    CU_ASSERT_STRING_EQUAL(v.name, "alice");
+    CU_ASSERT_STRING_EQUAL(v.display_name, u.display_name);
+    CU_ASSERT(v.id == 0x01020304 && v.disabled == 1);
+    CU_ASSERT(v.not_before == 1700000050);
+    CU_ASSERT(v.tokens_not_before == 1700000050);
+    CU_ASSERT(v.groups != NULL && v.groups[2] == NULL);
+    CU_ASSERT_FATAL(bnc_user_encode(&v, &re, &relen) == 0);
+    CU_ASSERT(re[0] == BNC_USER_RECORD_VERSION && relen == v1len + 8);
+    CU_ASSERT_FATAL(bnc_user_decode(re, relen, &w, &err) == 0);
+    CU_ASSERT(w.tokens_not_before == 1700000050 && w.rev == v.rev);
+    /* A format 1 record cut inside its shorter header is still refused. */
+    test_reject(v1, 30, "truncated");
+    bnc_user_cleanup(&w);
+    bnc_user_cleanup(&v);
+    bnc_user_cleanup(&u);
+    free(re);
+    free(v1);
+    free(rec);
 }
 
 static void
@@ -405,13 +452,13 @@ test_store_codec_malformed(void)
     CU_ASSERT(v.id == 7 && v.rev == 1);
     bnc_user_cleanup(&v);
 
-    n = test_hand_record(buf, 2, 0, good, sizeof(good));
+    n = test_hand_record(buf, 3, 0, good, sizeof(good));
     test_reject(buf, n,
-                "user record format 2 is newer than this bouncer supports (1)");
+                "user record format 3 is newer than this bouncer supports (2)");
     n = test_hand_record(buf, 255, 0, good, sizeof(good));
     test_reject(buf, n,
                 "user record format 255 is newer than this bouncer supports "
-                "(1)");
+                "(2)");
     n = test_hand_record(buf, 0, 0, good, sizeof(good));
     test_reject(buf, n, "user record format 0 is not valid");
     n = test_hand_record(buf, 1, 0x80, good, sizeof(good));
@@ -476,7 +523,10 @@ test_store_codec_fuzz(void)
             re = NULL;
             relen = 0;
             CU_ASSERT(bnc_user_encode(&v, &re, &relen) == 0);
-            CU_ASSERT(relen == mlen && memcmp(re, m, mlen) == 0);
+            /* A flip of the version byte to 1 reads format 1, which is
+             * written back as the current format. */
+            if (m[0] == BNC_USER_RECORD_VERSION)
+                CU_ASSERT(relen == mlen && memcmp(re, m, mlen) == 0);
             free(re);
             bnc_user_cleanup(&v);
         } else {
@@ -2226,6 +2276,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_store_name_valid", test_store_name_valid},
     {"test_store_group_valid", test_store_group_valid},
     {"test_store_codec_roundtrip", test_store_codec_roundtrip},
+    {"test_store_codec_v1", test_store_codec_v1},
     {"test_store_codec_encode_rejects", test_store_codec_encode_rejects},
     {"test_store_codec_truncated", test_store_codec_truncated},
     {"test_store_codec_malformed", test_store_codec_malformed},

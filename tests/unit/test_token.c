@@ -400,6 +400,13 @@ bnc_t_edit_not_before(struct bnc_user *u, void *arg)
     return 0;
 }
 
+static int
+bnc_t_edit_tokens_not_before(struct bnc_user *u, void *arg)
+{
+    u->tokens_not_before = *(const int64_t *)arg;
+    return 0;
+}
+
 static void
 test_token_user_disabled_deleted_not_before(void)
 {
@@ -433,13 +440,18 @@ test_token_user_disabled_deleted_not_before(void)
         free(out);
     }
 
-    /* "Log out everywhere": tokens issued before not_before die, newer
-     * ones work. */
+    /* A password change or a plain "log out everywhere" (not_before)
+     * leaves API tokens alone, as DRF does; "logout-all --tokens"
+     * (tokens_not_before) kills those issued before it, newer ones work. */
     bnc_t_user("nora", NULL, 0);
     bnc_t_token("tk_nnnnnnnnnnnno", K_OLD, "nora", 0, 0, NULL, NULL, NULL);
     bnc_t_expect("Token " K_OLD, 200, NULL);
     CU_ASSERT_EQUAL(bnc_store_user_modify(bnc_t_store, "nora",
                                           bnc_t_edit_not_before, &nb,
+                                          BNC_STORE_SYNC), BNC_STORE_OK);
+    bnc_t_expect("Token " K_OLD, 200, "Variable-REMOTE_USER: nora");
+    CU_ASSERT_EQUAL(bnc_store_user_modify(bnc_t_store, "nora",
+                                          bnc_t_edit_tokens_not_before, &nb,
                                           BNC_STORE_SYNC), BNC_STORE_OK);
     bnc_t_expect("Token " K_OLD, 401, DRF_INVALID);
     bnc_t_token("tk_nnnnnnnnnnnnn", K_NEW, "nora", nb + 1, 0, NULL, NULL,
