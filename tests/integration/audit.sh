@@ -124,14 +124,16 @@ BPIDS=$(pgrep -P "$LPID" -f "$BIN_BOUNCER" | sort -n | tr '\n' ' ')
 note "bouncer pids under lighttpd: $BPIDS"
 check_eq "three bouncer processes under lighttpd" 3 "$(wc -w <<<"$BPIDS")"
 
-# A standalone daemon on the same store (and the same metrics file).
-"$BIN_BOUNCER" -c "$CONF" --listen "unix:$T/run/solo.sock" \
+# A standalone daemon on the same store (and the same metrics file), as the
+# same user as lighttpd's children: a file log that a root process re-created
+# after a rotation would lock the others out of it.
+setpriv --reuid "$WWW_USER" --regid "$WWW_GROUP" --init-groups -- "$BIN_BOUNCER" -c "$CONF" --listen "unix:$T/run/solo.sock" \
     2>>"$T/log/solo.log" &
 SOLO=$!
 bnc_track "$SOLO"
 wait_sock "$T/run/solo.sock" 5 || die "standalone bouncer did not start" \
     "$(cat "$T/log/solo.log")"
-"$BIN_BOUNCER" -c "$CONF_OPEN" --listen "unix:$T/run/open.sock" \
+setpriv --reuid "$WWW_USER" --regid "$WWW_GROUP" --init-groups -- "$BIN_BOUNCER" -c "$CONF_OPEN" --listen "unix:$T/run/open.sock" \
     2>>"$T/log/open.log" &
 OPEN=$!
 bnc_track "$OPEN"
