@@ -14,7 +14,6 @@ need_cmd apache2 curl base64
 need_built "$BIN_BOUNCER" "$BIN_CTL"
 bnc_init apache
 
-MODS=/usr/lib/apache2/modules
 REALM="bouncer-apache"
 STORE="$T/store"
 CONF="$T/bouncer.conf"
@@ -22,7 +21,6 @@ DEMO_PW="s3cret-$(head -c 9 /dev/urandom | base64 | tr -d '+/=')"
 JU_NAME="jürgen"
 JU_PW="pa:ss:wört"
 OFF_PW="old-password-1"
-APACHE_PIDS=()
 
 # ---- store, users, bouncer config ----------------------------------------
 make_store "$STORE" || bnc_finish
@@ -45,91 +43,6 @@ install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
 install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/admin/index.cgi"
 printf 'public\n' >"$T/www/index.html"
 chmod -R a+rX "$T/www"
-
-# apache_conf NAME PORT: the common part of an instance's config on stdout.
-apache_conf() {
-    local name=$1 port=$2 d="$T/$1"
-    mkdir -p "$d/run" "$d/fcgid"
-    chown "$WWW_USER:$WWW_GROUP" "$d/fcgid"
-    cat <<EOF
-ServerRoot /etc/apache2
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile $d/run/apache2.pid
-DefaultRuntimeDir $d/run
-Mutex file:$d/run default
-User $WWW_USER
-Group $WWW_GROUP
-ErrorLog $T/log/$name-error.log
-LogLevel warn
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule mime_module $MODS/mod_mime.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule headers_module $MODS/mod_headers.so
-LoadModule env_module $MODS/mod_env.so
-LoadModule setenvif_module $MODS/mod_setenvif.so
-LoadModule alias_module $MODS/mod_alias.so
-LoadModule dir_module $MODS/mod_dir.so
-<IfModule !log_config_module>
-LoadModule log_config_module $MODS/mod_log_config.so
-</IfModule>
-TypesConfig /etc/mime.types
-LogFormat "%h %u \"%{REMOTE_USER}e\" \"%r\" %>s" bnc
-CustomLog $T/log/$name-access.log bnc
-DocumentRoot $T/www
-<Directory />
-    Require all denied
-    AllowOverride None
-</Directory>
-<Directory $T/www>
-    Require all granted
-    Options +ExecCGI
-    AddHandler cgi-script .cgi
-    DirectoryIndex index.cgi index.html
-</Directory>
-EOF
-}
-
-# start_apache NAME: starts the instance, waits for its port.
-start_apache() {
-    local name=$1 port=$2 out pid
-    if ! out=$(apache2 -f "$T/$name.conf" -t 2>&1); then
-        die "apache2 -t rejected $name.conf" "$out"
-    fi
-    pass "apache2 -t accepts $name.conf (includes the shipped snippet)"
-    if ! out=$(apache2 -f "$T/$name.conf" -k start 2>&1); then
-        die "apache2 -k start ($name)" "$out"
-    fi
-    bnc_at_exit "apache2 -f '$T/$name.conf' -k stop; sleep 1; \
-        pid=\$(cat '$T/$name/run/apache2.pid' 2>/dev/null) && kill -KILL \$pid"
-    if ! wait_port "$port" 10; then
-        die "apache ($name) did not listen on $port" "$(cat "$T/log/$name-error.log")"
-    fi
-    wait_file "$T/$name/run/apache2.pid" 5
-    pid=$(cat "$T/$name/run/apache2.pid")
-    APACHE_PIDS+=("$pid")
-    pass "apache ($name) listens on 127.0.0.1:$port (pid $pid)"
-}
-
-# stop_apache NAME PORT: -k stop, then the parent must be gone within 12 s.
-stop_apache() {
-    local name=$1 port=$2 pid i=0
-    pid=$(cat "$T/$name/run/apache2.pid" 2>/dev/null)
-    apache2 -f "$T/$name.conf" -k stop >/dev/null 2>&1
-    while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 120 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && wait_gone "$port" 2; then
-        pass "apache ($name) stopped"
-    else
-        fail "apache ($name) stopped" "pid $pid still running"
-    fi
-}
 
 # Checks common to both instances for the granted request in $H/$B.
 check_grant() {
@@ -179,18 +92,9 @@ note "--- mod_fcgid (apache/bouncer-fcgid.conf) ---"
 P1=$(free_port) || die "no free port"
 {
     apache_conf fcgid "$P1"
-    cat <<EOF
-LoadModule fcgid_module $MODS/mod_fcgid.so
-FcgidIPCDir $T/fcgid/fcgid
-FcgidProcessTableFile $T/fcgid/run/fcgid_shm
-Define BOUNCER_BIN $BIN_BOUNCER
-Define BOUNCER_CONF $CONF
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-fcgid.conf
-EOF
+    apache_fcgid_snippet fcgid "$CONF"
 } >"$T/fcgid.conf"
-start_apache fcgid "$P1"
-URL="http://127.0.0.1:$P1"
+start_apache -t fcgid "$P1"
 
 http "$URL/index.html"
 check_eq "fcgid: / (outside the prefix) is served without credentials" 200 "$S"
@@ -293,11 +197,7 @@ if [ ! -f "$MODS/mod_authnz_fcgi.so" ]; then
     bnc_finish
 fi
 BP=$(free_port) || die "no free port"
-setpriv --reuid="$WWW_USER" --regid="$WWW_GROUP" --init-groups -- "$BIN_BOUNCER" -c "$CONF" --listen "127.0.0.1:$BP" --threads 4 \
-    >>"$T/log/bouncer-daemon.log" 2>&1 &
-DPID=$!
-bnc_track "$DPID"
-if wait_port "$BP" 5; then
+if start_bouncer_daemon "$BP" "$T/log/bouncer-daemon.log" --threads 4; then
     pass "bouncer daemon listens on 127.0.0.1:$BP as $WWW_USER"
 else
     die "bouncer --listen did not start" "$(cat "$T/log/bouncer-daemon.log")"
@@ -306,14 +206,9 @@ fi
 P2=$(free_port) || die "no free port"
 {
     apache_conf authnz "$P2"
-    cat <<EOF
-Define BOUNCER_FCGI_ADDR 127.0.0.1:$BP
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-authnz.conf
-EOF
+    apache_authnz_snippet "127.0.0.1:$BP"
 } >"$T/authnz.conf"
-start_apache authnz "$P2"
-URL="http://127.0.0.1:$P2"
+start_apache -t authnz "$P2"
 
 http "$URL/app/"
 check_eq "authnz: no credentials: 401" 401 "$S"

@@ -489,3 +489,6 @@ print("" if v is None else v, end="")' "$1"
 
 # b64 STRING: base64 without line breaks.
 b64() { printf '%s' "$1" | base64 -w0; }
+
+# The servers (lighttpd, Apache, a bouncer daemon) and their configs.
+. "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
