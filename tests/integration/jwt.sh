@@ -25,7 +25,6 @@ need_cmd lighttpd apache2 curl
 need_built "$BIN_BOUNCER" "$BIN_CTL" "$BIN_FCGI"
 bnc_init jwt
 
-MODS=/usr/lib/apache2/modules
 REALM="bouncer-jwt"
 STORE="$T/store"
 KEYS="$T/keys"
@@ -313,39 +312,11 @@ cases() {
 note "--- lighttpd (lighttpd/bouncer.conf) ---"
 SRV=lighttpd
 PORT=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/error.log"
-server.breakagelog   = "$T/log/bouncer.log"
-server.max-request-field-size = 65536
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
-accesslog.filename   = "$T/log/access.log"
-accesslog.format     = "%h %u \"%r\" %>s"
-index-file.names     = ( "index.cgi", "index.html" )
-cgi.assign           = ( ".cgi" => "" )
-mimetype.assign      = ( ".html" => "text/html" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-EOF
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-if wait_port "$PORT" 10 && wait_file "$T/run/lighttpd.pid" 5; then
-    pass "lighttpd listens on 127.0.0.1:$PORT"
-else
-    die "lighttpd did not start" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-URL="http://127.0.0.1:$PORT"
+{
+    lighttpd_conf "$PORT" "$CONF" "$T/run" "$T/log/"
+    printf 'server.max-request-field-size = 65536\n'
+} >"$T/lighttpd.conf"
+start_lighttpd "$T/lighttpd.conf" "$PORT"
 cases
 kill -TERM "$(cat "$T/run/lighttpd.pid")" 2>/dev/null
 wait_gone "$PORT" 10 || fail "lighttpd stopped"
@@ -358,81 +329,13 @@ else
 fi
 
 # ---- Apache -------------------------------------------------------------------
-apache_conf() { # NAME PORT: the common part of an instance's config
-    local name=$1 port=$2 d="$T/$1"
-    mkdir -p "$d/run" "$d/fcgid"
-    chown "$WWW_USER:$WWW_GROUP" "$d/fcgid"
-    cat <<EOF
-ServerRoot /etc/apache2
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile $d/run/apache2.pid
-DefaultRuntimeDir $d/run
-Mutex file:$d/run default
-User $WWW_USER
-Group $WWW_GROUP
-ErrorLog $T/log/$name-error.log
-LogLevel warn
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule authn_core_module $MODS/mod_authn_core.so
-LoadModule mime_module $MODS/mod_mime.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule headers_module $MODS/mod_headers.so
-LoadModule env_module $MODS/mod_env.so
-LoadModule setenvif_module $MODS/mod_setenvif.so
-LoadModule alias_module $MODS/mod_alias.so
-LoadModule dir_module $MODS/mod_dir.so
-<IfModule !log_config_module>
-LoadModule log_config_module $MODS/mod_log_config.so
-</IfModule>
-TypesConfig /etc/mime.types
-LogFormat "%h %u \"%r\" %>s" bnc
-CustomLog $T/log/$name-access.log bnc
-DocumentRoot $T/www
-<Directory />
-    Require all denied
-    AllowOverride None
-</Directory>
-<Directory $T/www>
-    Require all granted
-    Options +ExecCGI
-    AddHandler cgi-script .cgi
-    DirectoryIndex index.cgi index.html
-</Directory>
-EOF
-}
-start_apache() { # NAME PORT
-    local name=$1 port=$2 out
-    if ! out=$(apache2 -f "$T/$name.conf" -t 2>&1); then
-        die "apache2 -t rejected $name.conf" "$out"
-    fi
-    if ! out=$(apache2 -f "$T/$name.conf" -k start 2>&1); then
-        die "apache2 -k start ($name)" "$out"
-    fi
-    bnc_at_exit "apache2 -f '$T/$name.conf' -k stop; sleep 1; \
-        pid=\$(cat '$T/$name/run/apache2.pid' 2>/dev/null) && kill -KILL \$pid"
-    wait_port "$port" 10 || die "apache ($name) did not listen" "$(cat "$T/log/$name-error.log")"
-    pass "apache ($name) listens on 127.0.0.1:$port"
-}
-
 note "--- Apache mod_fcgid (apache/bouncer-fcgid.conf) ---"
 SRV=fcgid
 AP=$(free_port) || die "no free port"
 {
-    apache_conf fcgid "$AP"
+    apache_conf fcgid "$AP" +authn_core
+    apache_fcgid_snippet fcgid "$CONF" BOUNCER_NO_AUTH_API
     cat <<EOF
-LoadModule fcgid_module $MODS/mod_fcgid.so
-FcgidIPCDir $T/fcgid/fcgid/ipc
-FcgidProcessTableFile $T/fcgid/fcgid/shm
-Define BOUNCER_BIN $BIN_BOUNCER
-Define BOUNCER_CONF $CONF
-Define BOUNCER_PREFIX /app
-Define BOUNCER_NO_AUTH_API
-Include $top_srcdir/apache/bouncer-fcgid.conf
 # The claims this config maps (see the comment in bouncer-fcgid.conf).
 <Location /app>
     Header always unset Variable-AUTH_CLAIM_TENANT
@@ -441,29 +344,18 @@ Include $top_srcdir/apache/bouncer-fcgid.conf
 EOF
 } >"$T/fcgid.conf"
 start_apache fcgid "$AP"
-URL="http://127.0.0.1:$AP"
 cases
 
 note "--- Apache mod_authnz_fcgi (apache/bouncer-authnz.conf), bouncer daemon ---"
 SRV=authnz
 BP=$(free_port) || die "no free port"
-setpriv --reuid="$WWW_USER" --regid="$WWW_GROUP" --init-groups -- \
-    "$BIN_BOUNCER" -c "$CONF" --listen "127.0.0.1:$BP" --threads 4 \
-    >>"$T/log/bouncer-daemon.log" 2>&1 &
-DPID=$!
-bnc_track "$DPID"
-wait_port "$BP" 5 || die "bouncer --listen did not start" "$(cat "$T/log/bouncer-daemon.log")"
+start_bouncer_daemon "$BP" "$T/log/bouncer-daemon.log" --threads 4 || die "bouncer --listen did not start" "$(cat "$T/log/bouncer-daemon.log")"
 AP2=$(free_port) || die "no free port"
 {
-    apache_conf authnz "$AP2"
-    cat <<EOF
-Define BOUNCER_FCGI_ADDR 127.0.0.1:$BP
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-authnz.conf
-EOF
+    apache_conf authnz "$AP2" +authn_core
+    apache_authnz_snippet "127.0.0.1:$BP"
 } >"$T/authnz.conf"
 start_apache authnz "$AP2"
-URL="http://127.0.0.1:$AP2"
 cases
 
 # ---- key rotation with SIGHUP, under load -----------------------------------
