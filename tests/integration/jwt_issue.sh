@@ -32,7 +32,6 @@ need_built "$BIN_BOUNCER" "$BIN_CTL" "$BIN_FCGI"
 bnc_init jwt_issue
 
 PEER="$top_srcdir/tests/integration/jwt_issue_peer.py"
-MODS=/usr/lib/apache2/modules
 REALM="bouncer-jwt"
 ISS="https://bouncer.test"
 AUD="api"
@@ -365,40 +364,12 @@ note "--- lighttpd (lighttpd/bouncer.conf + lighttpd/bouncer-auth.conf) ---"
 SRV=lighttpd
 LD="$T/lighttpd"
 LPORT=$(free_port) || die "no free port"
-mkdir -p "$LD/run"
-chown "$WWW_USER:$WWW_GROUP" "$LD/run"
-cat >"$LD/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $LPORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$LD/run/lighttpd.pid"
-server.errorlog      = "$T/log/lighttpd-error.log"
-server.breakagelog   = "$T/log/lighttpd-bouncer.log"
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
-accesslog.filename   = "$T/log/lighttpd-access.log"
-index-file.names     = ( "index.cgi", "index.html" )
-cgi.assign           = ( ".cgi" => "" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$LD/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-include "$top_srcdir/lighttpd/bouncer-auth.conf"
-EOF
-if ! out=$(lighttpd -f "$LD/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/lighttpd-error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$LD/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-wait_port "$LPORT" 10 && wait_file "$LD/run/lighttpd.pid" 5 ||
-    die "lighttpd did not start" "$(cat "$T/log/lighttpd-error.log" 2>/dev/null)"
-LPID=$(cat "$LD/run/lighttpd.pid")
-bnc_track "$LPID"
+mkdir -p "$LD"
+lighttpd_conf "$LPORT" "$CONF" "$LD/run" "$T/log/lighttpd-" \
+    bouncer.conf bouncer-auth.conf >"$LD/lighttpd.conf"
+start_lighttpd -q "$LD/lighttpd.conf" "$LPORT"
 wait_sock "$LD/run/bouncer-auth.sock-0" 5 ||
     fail "lighttpd spawned the /auth/ responder" "$(ls -l "$LD/run")"
-URL="http://127.0.0.1:$LPORT"
 server_cases
 bp=$(pgrep -P "$LPID" | tr '\n' ' ')
 bnc_stop_pid "$LPID" 10
@@ -411,89 +382,20 @@ check_file_contains "lighttpd: the decision log names the reuse" \
 no_leaks "$T/log/lighttpd-access.log" "lighttpd access log"
 
 # ---- Apache: mod_fcgid, then mod_authnz_fcgi -------------------------------
-# apache_conf NAME PORT: the common part of an Apache config on stdout.
-apache_conf() {
-    local name=$1 port=$2 d="$T/$1"
-    mkdir -p "$d/run" "$d/fcgid"
-    chown "$WWW_USER:$WWW_GROUP" "$d/fcgid"
-    cat <<EOF
-ServerRoot /etc/apache2
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile $d/run/apache2.pid
-DefaultRuntimeDir $d/run
-Mutex file:$d/run default
-User $WWW_USER
-Group $WWW_GROUP
-ErrorLog $T/log/$name-error.log
-LogLevel warn
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule authn_core_module $MODS/mod_authn_core.so
-LoadModule mime_module $MODS/mod_mime.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule headers_module $MODS/mod_headers.so
-LoadModule env_module $MODS/mod_env.so
-LoadModule alias_module $MODS/mod_alias.so
-LoadModule dir_module $MODS/mod_dir.so
-<IfModule !log_config_module>
-LoadModule log_config_module $MODS/mod_log_config.so
-</IfModule>
-TypesConfig /etc/mime.types
-LogFormat "%h %u \"%r\" %>s" bnc
-CustomLog $T/log/$name-access.log bnc
-DocumentRoot $T/www
-<Directory />
-    Require all denied
-    AllowOverride None
-</Directory>
-<Directory $T/www>
-    Require all granted
-    Options +ExecCGI
-    AddHandler cgi-script .cgi
-    DirectoryIndex index.cgi index.html
-</Directory>
-EOF
-}
-
 # run_apache NAME PORT: starts $T/NAME.conf, runs the cases, stops it.
 run_apache() {
-    local name=$1 port=$2 apid i=0
-    if ! out=$(apache2 -f "$T/$name.conf" -k start 2>&1); then
-        die "apache2 -k start ($name)" "$out"
-    fi
-    bnc_at_exit "apache2 -f '$T/$name.conf' -k stop; sleep 1; \
-        pid=\$(cat '$T/$name/run/apache2.pid' 2>/dev/null) && kill -KILL \$pid"
-    wait_port "$port" 10 || die "apache ($name) did not listen" "$(cat "$T/log/$name-error.log")"
-    wait_file "$T/$name/run/apache2.pid" 5
-    apid=$(cat "$T/$name/run/apache2.pid")
-    URL="http://127.0.0.1:$port"
+    start_apache -q "$1" "$2"
     server_cases
-    apache2 -f "$T/$name.conf" -k stop >/dev/null 2>&1
-    while kill -0 "$apid" 2>/dev/null && [ "$i" -lt 100 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    no_leaks "$T/log/$name-access.log" "$name access log"
+    stop_apache -q "$1" "$2"
+    no_leaks "$T/log/$1-access.log" "$1 access log"
 }
 
 note "--- Apache mod_fcgid (apache/bouncer-fcgid.conf) ---"
 SRV=fcgid
 APORT=$(free_port) || die "no free port"
 {
-    apache_conf fcgid "$APORT"
-    cat <<EOF
-LoadModule fcgid_module $MODS/mod_fcgid.so
-FcgidIPCDir $T/fcgid/fcgid/ipc
-FcgidProcessTableFile $T/fcgid/fcgid/shm
-Define BOUNCER_BIN $BIN_BOUNCER
-Define BOUNCER_CONF $CONF
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-fcgid.conf
-EOF
+    apache_conf fcgid "$APORT" +authn_core -setenvif
+    apache_fcgid_snippet fcgid "$CONF"
 } >"$T/fcgid.conf"
 run_apache fcgid "$APORT"
 no_leaks "$T/log/fcgid-error.log" "mod_fcgid error log (bouncer's decision log)"
@@ -506,23 +408,17 @@ check_file_contains "fcgid: the decision log shows the issue" \
 note "--- Apache mod_authnz_fcgi (apache/bouncer-authnz.conf) + mod_proxy_fcgi ---"
 SRV=authnz
 BP=$(free_port) || die "no free port"
-setpriv --reuid="$WWW_USER" --regid="$WWW_GROUP" --init-groups -- \
-    "$BIN_BOUNCER" -c "$CONF" --listen "127.0.0.1:$BP" --threads 4 \
-    >>"$T/log/authnz-daemon.log" 2>&1 &
-DPID=$!
-bnc_track "$DPID"
-wait_port "$BP" 5 || die "bouncer --listen did not start" "$(cat "$T/log/authnz-daemon.log")"
+start_bouncer_daemon "$BP" "$T/log/authnz-daemon.log" --threads 4 ||
+    die "bouncer --listen did not start" "$(cat "$T/log/authnz-daemon.log")"
 APORT=$(free_port) || die "no free port"
 {
-    apache_conf authnz "$APORT"
+    apache_conf authnz "$APORT" +authn_core -setenvif
     cat <<EOF
 LoadModule proxy_module $MODS/mod_proxy.so
 LoadModule proxy_fcgi_module $MODS/mod_proxy_fcgi.so
 ProxyPass /auth/ fcgi://127.0.0.1:$BP/auth/
-Define BOUNCER_FCGI_ADDR 127.0.0.1:$BP
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-authnz.conf
 EOF
+    apache_authnz_snippet "127.0.0.1:$BP"
 } >"$T/authnz.conf"
 run_apache authnz "$APORT"
 bnc_stop_pid "$DPID" 10
