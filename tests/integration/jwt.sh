@@ -349,7 +349,8 @@ cases
 note "--- Apache mod_authnz_fcgi (apache/bouncer-authnz.conf), bouncer daemon ---"
 SRV=authnz
 BP=$(free_port) || die "no free port"
-start_bouncer_daemon "$BP" "$T/log/bouncer-daemon.log" --threads 4 || die "bouncer --listen did not start" "$(cat "$T/log/bouncer-daemon.log")"
+start_bouncer_daemon "$BP" "$T/log/bouncer-daemon.log" --threads 4 ||
+    die "bouncer --listen did not start" "$(cat "$T/log/bouncer-daemon.log")"
 AP2=$(free_port) || die "no free port"
 {
     apache_conf authnz "$AP2" +authn_core
