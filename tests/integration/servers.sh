@@ -69,14 +69,16 @@ _bnc_lighttpd_value() {
     sed -n "s/^server\\.$2 *= *\"\\(.*\\)\"\$/\\1/p" "$1" | head -n 1
 }
 
-# start_lighttpd [-t DESC] [-q] FILE PORT: lighttpd -tt must accept FILE (-t:
-# a check named DESC, else only a setup step); starts lighttpd (stopped at
-# exit) and waits for PORT and the pid file. Sets LPID (tracked) and URL;
-# passes "lighttpd listens on 127.0.0.1:PORT (pid N)" unless -q.
+# start_lighttpd [-n NAME] [-t DESC] [-q] FILE PORT: lighttpd -tt must accept
+# FILE (-t: a check named DESC, else only a setup step); starts lighttpd
+# (stopped at exit) and waits for PORT and the pid file. Sets LPID (tracked)
+# and URL; passes "lighttpd [(NAME)] listens on 127.0.0.1:PORT (pid N)"
+# unless -q.
 start_lighttpd() {
-    local accepts="" quiet="" file port pidf elog out
+    local accepts="" quiet="" what=lighttpd file port pidf elog out
     while :; do
         case $1 in
+        -n) what="lighttpd ($2)"; shift 2 ;;
         -t) accepts=$2; shift 2 ;;
         -q) quiet=yes; shift ;;
         *) break ;;
@@ -96,7 +98,7 @@ start_lighttpd() {
     if wait_port "$port" 10 && wait_file "$pidf" 5; then
         LPID=$(cat "$pidf")
         bnc_track "$LPID"
-        [ -n "$quiet" ] || pass "lighttpd listens on 127.0.0.1:$port (pid $LPID)"
+        [ -n "$quiet" ] || pass "$what listens on 127.0.0.1:$port (pid $LPID)"
     else
         die "lighttpd did not start" "$(cat "$elog" 2>/dev/null)"
     fi

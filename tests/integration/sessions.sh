@@ -31,7 +31,6 @@ need_cmd lighttpd apache2 curl
 need_built "$BIN_BOUNCER" "$BIN_CTL"
 bnc_init sessions
 
-MODS=/usr/lib/apache2/modules
 REALM="bouncer-sessions"
 STORE="$T/store"
 CONF="$T/bouncer.conf"       # schemes = session, basic; defaults otherwise
@@ -662,54 +661,18 @@ expiry_cases() {
 }
 
 # ---- lighttpd ------------------------------------------------------------
-# start_lighttpd NAME CONF: lighttpd with the shipped snippets; sets URL, LPID.
-LPID=
-start_lighttpd() {
-    local name=$1 conf=$2 port d="$T/$1"
+# lighttpd_up NAME CONF: lighttpd in $T/NAME with the shipped snippets; sets
+# URL, LPID.
+lighttpd_up() {
+    local name=$1 port d="$T/$1"
     port=$(free_port) || die "no free port"
-    mkdir -p "$d/run"
-    chown "$WWW_USER:$WWW_GROUP" "$d/run"
-    cat >"$d/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $port
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$d/run/lighttpd.pid"
-server.errorlog      = "$T/log/$name-error.log"
-server.breakagelog   = "$T/log/$name-bouncer.log"
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
-accesslog.filename   = "$T/log/$name-access.log"
-accesslog.format     = "%h %u \"%r\" %>s"
-index-file.names     = ( "index.cgi", "index.html" )
-cgi.assign           = ( ".cgi" => "" )
-mimetype.assign      = ( ".html" => "text/html" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$conf"
-var.bouncer_socket_dir = "$d/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-include "$top_srcdir/lighttpd/bouncer-auth.conf"
-EOF
-    if ! out=$(lighttpd -tt -f "$d/lighttpd.conf" 2>&1); then
-        die "lighttpd -tt rejected the $name config" "$out"
-    fi
-    pass "lighttpd ($name) accepts lighttpd/bouncer.conf + lighttpd/bouncer-auth.conf"
-    if ! out=$(lighttpd -f "$d/lighttpd.conf" 2>&1); then
-        die "lighttpd ($name) did not start" "$out" "$(cat "$T/log/$name-error.log" 2>/dev/null)"
-    fi
-    bnc_at_exit "kill -TERM \$(cat '$d/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-    if wait_port "$port" 10 && wait_file "$d/run/lighttpd.pid" 5; then
-        LPID=$(cat "$d/run/lighttpd.pid")
-        bnc_track "$LPID"
-        pass "lighttpd ($name) listens on 127.0.0.1:$port (pid $LPID)"
-    else
-        die "lighttpd ($name) did not start" "$(cat "$T/log/$name-error.log" 2>/dev/null)"
-    fi
+    mkdir -p "$d"
+    lighttpd_conf "$port" "$2" "$d/run" "$T/log/$name-" \
+        bouncer.conf bouncer-auth.conf >"$d/lighttpd.conf"
+    start_lighttpd -n "$name" -t "lighttpd ($name) accepts lighttpd/bouncer.conf + lighttpd/bouncer-auth.conf" \
+        "$d/lighttpd.conf" "$port"
     wait_sock "$d/run/bouncer-auth.sock-0" 5 ||
         fail "lighttpd ($name) spawned the /auth/ responder" "$(ls -l "$d/run")"
-    URL="http://127.0.0.1:$port"
 }
 
 # stop_lighttpd NAME PID
@@ -733,7 +696,7 @@ no_leaks() {
 
 note "--- lighttpd (lighttpd/bouncer.conf + lighttpd/bouncer-auth.conf) ---"
 SRV=lighttpd
-start_lighttpd lighttpd "$CONF"
+lighttpd_up lighttpd "$CONF"
 LMAIN=$LPID
 BPIDS=$(pgrep -P "$LMAIN" -f "$BIN_BOUNCER" | tr '\n' ' ')
 
@@ -792,7 +755,7 @@ check_file_contains "lighttpd: decision log has session decisions (scheme=sessio
 check_file_contains "lighttpd: decision log has the login requests" "$ELOG" "uri=/auth/login"
 no_leaks "$ELOG" "lighttpd decision log"
 
-start_lighttpd lshort "$CONF_SHORT"
+lighttpd_up lshort "$CONF_SHORT"
 LSHORT=$LPID
 expiry_cases
 no_leaks "$T/log/lshort-bouncer.log" "lighttpd (short) decision log"
@@ -807,101 +770,30 @@ else
 fi
 
 # ---- Apache + mod_fcgid --------------------------------------------------
-# start_apache NAME CONF: Apache with the shipped bouncer-fcgid.conf; sets
-# URL and APID.
-APID=
-start_apache() {
-    local name=$1 conf=$2 port d="$T/$1"
-    port=$(free_port) || die "no free port"
-    mkdir -p "$d/run" "$d/fcgid"
-    chown "$WWW_USER:$WWW_GROUP" "$d/fcgid"
-    cat >"$d/apache.conf" <<EOF
-ServerRoot /etc/apache2
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile $d/run/apache2.pid
-DefaultRuntimeDir $d/run
-Mutex file:$d/run default
-User $WWW_USER
-Group $WWW_GROUP
-ErrorLog $T/log/$name-error.log
-LogLevel warn
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule mime_module $MODS/mod_mime.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule headers_module $MODS/mod_headers.so
-LoadModule env_module $MODS/mod_env.so
-LoadModule setenvif_module $MODS/mod_setenvif.so
-LoadModule alias_module $MODS/mod_alias.so
-LoadModule dir_module $MODS/mod_dir.so
-<IfModule !log_config_module>
-LoadModule log_config_module $MODS/mod_log_config.so
-</IfModule>
-TypesConfig /etc/mime.types
-LogFormat "%h %u \"%{REMOTE_USER}e\" \"%r\" %>s" bnc
-CustomLog $T/log/$name-access.log bnc
-DocumentRoot $T/www
-<Directory />
-    Require all denied
-    AllowOverride None
-</Directory>
-<Directory $T/www>
-    Require all granted
-    Options +ExecCGI
-    AddHandler cgi-script .cgi
-    DirectoryIndex index.cgi index.html
-</Directory>
-LoadModule fcgid_module $MODS/mod_fcgid.so
-FcgidIPCDir $d/fcgid/ipc
-FcgidProcessTableFile $d/fcgid/shm
-Define BOUNCER_BIN $BIN_BOUNCER
-Define BOUNCER_CONF $conf
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-fcgid.conf
-EOF
-    if ! out=$(apache2 -f "$d/apache.conf" -t 2>&1); then
-        die "apache2 -t rejected the $name config" "$out"
-    fi
-    pass "apache2 -t accepts the $name config (includes apache/bouncer-fcgid.conf)"
-    if ! out=$(apache2 -f "$d/apache.conf" -k start 2>&1); then
-        die "apache2 -k start ($name)" "$out"
-    fi
-    bnc_at_exit "apache2 -f '$d/apache.conf' -k stop; sleep 1; \
-        pid=\$(cat '$d/run/apache2.pid' 2>/dev/null) && kill -KILL \$pid"
-    if ! wait_port "$port" 10; then
-        die "apache ($name) did not listen on $port" "$(cat "$T/log/$name-error.log")"
-    fi
-    wait_file "$d/run/apache2.pid" 5
-    APID=$(cat "$d/run/apache2.pid")
-    pass "apache ($name) listens on 127.0.0.1:$port (pid $APID)"
-    URL="http://127.0.0.1:$port"
+# apache_up NAME CONF: Apache with the shipped bouncer-fcgid.conf; sets URL,
+# APORT.
+APORT=
+apache_up() {
+    APORT=$(free_port) || die "no free port"
+    {
+        apache_conf "$1" "$APORT"
+        apache_fcgid_snippet "$1" "$2"
+    } >"$T/$1.conf"
+    start_apache -t "$1" "$APORT"
 }
 
-# stop_apache NAME PID
-stop_apache() {
-    local name=$1 pid=$2 fp i=0
+# apache_down NAME PORT: stops it; the bouncer processes must exit with it.
+apache_down() {
+    local fp
     fp=$(pgrep -u "$WWW_USER" -f "^$BIN_BOUNCER" | tr '\n' ' ')
-    apache2 -f "$T/$name/apache.conf" -k stop >/dev/null 2>&1
-    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 120 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        fail "apache ($name) stopped" "pid $pid still running"
-    else
-        pass "apache ($name) stopped"
-    fi
-    check_eq "apache ($name): bouncer processes exited" "" "$(wait_pids_gone 10 $fp)"
+    stop_apache "$1" "$2"
+    check_eq "apache ($1): bouncer processes exited" "" "$(wait_pids_gone 10 $fp)"
 }
 
 note "--- Apache mod_fcgid (apache/bouncer-fcgid.conf) ---"
 SRV=fcgid
-start_apache apache "$CONF"
-AMAIN=$APID
+apache_up apache "$CONF"
+AMAIN=$APORT
 common_cases
 sleep 0.3
 if grep -Eq '^127\.0\.0\.1 - "alice" "GET /app/' "$T/log/apache-access.log"; then
@@ -915,13 +807,13 @@ check_file_contains "fcgid: the responder's login decisions in Apache's error lo
 no_leaks "$ALOG" "fcgid: Apache's error log"
 no_leaks "$T/log/apache-access.log" "fcgid: Apache's access log"
 
-stop_apache apache "$AMAIN"
+apache_down apache "$AMAIN"
 
-# One Apache at a time: stop_apache waits for every bouncer run as www-data.
-start_apache ashort "$CONF_SHORT"
-ASHORT=$APID
+# One Apache at a time: apache_down waits for every bouncer run as www-data.
+apache_up ashort "$CONF_SHORT"
+ASHORT=$APORT
 expiry_cases
 no_leaks "$T/log/ashort-error.log" "fcgid (short): Apache's error log"
-stop_apache ashort "$ASHORT"
+apache_down ashort "$ASHORT"
 
 bnc_finish
