@@ -19,7 +19,6 @@ need_cmd lighttpd apache2 curl
 need_built "$BIN_BOUNCER" "$BIN_CTL"
 bnc_init tokens
 
-MODS=/usr/lib/apache2/modules
 REALM="bouncer-tokens"
 STORE="$T/store"
 CONF="$T/bouncer.conf"       # schemes = token, basic; X-API-Key
@@ -293,29 +292,11 @@ common_cases() {
 note "--- lighttpd (lighttpd/bouncer.conf, three prefixes) ---"
 SRV=lighttpd
 PORT=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/error.log"
-server.breakagelog   = "$T/log/bouncer.log"
+{
+    lighttpd_conf "$PORT" "$CONF" "$T/run" "$T/log/"
+    cat <<EOF
 # The 10 KB key of the malformed battery must reach bouncer (default 8 KB).
 server.max-request-field-size = 65536
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
-accesslog.filename   = "$T/log/access.log"
-accesslog.format     = "%h %u \"%r\" %>s"
-index-file.names     = ( "index.cgi", "index.html" )
-cgi.assign           = ( ".cgi" => "" )
-mimetype.assign      = ( ".html" => "text/html" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
 
 # lighttpd refuses to assign a variable twice ("Duplicate config
 # variable"); := replaces the value for the next include.
@@ -329,22 +310,9 @@ var.bouncer_socket_dir := "$T/run-px"
 var.bouncer_prefix     := "/proxied/"
 include "$top_srcdir/lighttpd/bouncer.conf"
 EOF
-if out=$(lighttpd -tt -f "$T/lighttpd.conf" 2>&1); then
-    pass "lighttpd accepts the config including lighttpd/bouncer.conf three times"
-else
-    die "lighttpd -tt rejected the config" "$out"
-fi
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-if wait_port "$PORT" 10 && wait_file "$T/run/lighttpd.pid" 5; then
-    LPID=$(cat "$T/run/lighttpd.pid")
-    bnc_track "$LPID"
-    pass "lighttpd listens on 127.0.0.1:$PORT (pid $LPID)"
-else
-    die "lighttpd did not start" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
+} >"$T/lighttpd.conf"
+start_lighttpd -t "lighttpd accepts the config including lighttpd/bouncer.conf three times" \
+    "$T/lighttpd.conf" "$PORT"
 for s in run/bouncer.sock-0 run-ip/bouncer.sock-0 run-px/bouncer.sock-0; do
     wait_sock "$T/$s" 5 || fail "lighttpd spawned bouncer ($s)" "$(ls -l "$T/run" "$T/run-ip")"
 done
@@ -534,72 +502,11 @@ if [ "${#CONF}" -ge 128 ]; then
     die "config path too long for FcgidInitialEnv (< 128 bytes): $CONF"
 fi
 AP=$(free_port) || die "no free port"
-mkdir -p "$T/apache/run" "$T/apache/fcgid"
-chown "$WWW_USER:$WWW_GROUP" "$T/apache/fcgid"
-cat >"$T/apache.conf" <<EOF
-ServerRoot /etc/apache2
-ServerName 127.0.0.1
-Listen 127.0.0.1:$AP
-PidFile $T/apache/run/apache2.pid
-DefaultRuntimeDir $T/apache/run
-Mutex file:$T/apache/run default
-User $WWW_USER
-Group $WWW_GROUP
-ErrorLog $T/log/apache-error.log
-LogLevel warn
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule mime_module $MODS/mod_mime.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule headers_module $MODS/mod_headers.so
-LoadModule env_module $MODS/mod_env.so
-LoadModule setenvif_module $MODS/mod_setenvif.so
-LoadModule alias_module $MODS/mod_alias.so
-LoadModule dir_module $MODS/mod_dir.so
-<IfModule !log_config_module>
-LoadModule log_config_module $MODS/mod_log_config.so
-</IfModule>
-TypesConfig /etc/mime.types
-LogFormat "%h %u \"%{REMOTE_USER}e\" \"%r\" %>s" bnc
-CustomLog $T/log/apache-access.log bnc
-DocumentRoot $T/www
-<Directory />
-    Require all denied
-    AllowOverride None
-</Directory>
-<Directory $T/www>
-    Require all granted
-    Options +ExecCGI
-    AddHandler cgi-script .cgi
-    DirectoryIndex index.cgi index.html
-</Directory>
-LoadModule fcgid_module $MODS/mod_fcgid.so
-FcgidIPCDir $T/apache/fcgid/ipc
-FcgidProcessTableFile $T/apache/fcgid/shm
-Define BOUNCER_BIN $BIN_BOUNCER
-Define BOUNCER_CONF $CONF
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-fcgid.conf
-EOF
-if ! out=$(apache2 -f "$T/apache.conf" -t 2>&1); then
-    die "apache2 -t rejected the config" "$out"
-fi
-pass "apache2 -t accepts the config (includes apache/bouncer-fcgid.conf)"
-if ! out=$(apache2 -f "$T/apache.conf" -k start 2>&1); then
-    die "apache2 -k start" "$out"
-fi
-bnc_at_exit "apache2 -f '$T/apache.conf' -k stop; sleep 1; \
-    pid=\$(cat '$T/apache/run/apache2.pid' 2>/dev/null) && kill -KILL \$pid"
-if ! wait_port "$AP" 10; then
-    die "apache did not listen on $AP" "$(cat "$T/log/apache-error.log")"
-fi
-wait_file "$T/apache/run/apache2.pid" 5
-APID=$(cat "$T/apache/run/apache2.pid")
-pass "apache listens on 127.0.0.1:$AP (pid $APID)"
-URL="http://127.0.0.1:$AP"
+{
+    apache_conf apache "$AP"
+    apache_fcgid_snippet apache "$CONF"
+} >"$T/apache.conf"
+start_apache -t apache "$AP"
 
 common_cases
 
@@ -661,17 +568,7 @@ check_eq "fcgid: Apache's error log contains none of the keys" "" "$leak"
 check_file_not_contains "fcgid: no crashed process" "$ALOG" "Segmentation"
 
 FPIDS=$(pgrep -u "$WWW_USER" -f "^$BIN_BOUNCER" | tr '\n' ' ')
-apache2 -f "$T/apache.conf" -k stop >/dev/null 2>&1
-i=0
-while kill -0 "$APID" 2>/dev/null && [ "$i" -lt 120 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
-if ! kill -0 "$APID" 2>/dev/null && wait_gone "$AP" 2; then
-    pass "apache stopped"
-else
-    fail "apache stopped" "pid $APID still running"
-fi
+stop_apache apache "$AP"
 check_eq "fcgid: bouncer processes exited after apache stop" "" "$(wait_pids_gone 10 $FPIDS)"
 
 bnc_finish
