@@ -85,39 +85,14 @@ chmod -R a+rX "$T/www"
 
 # ---- lighttpd ------------------------------------------------------------------
 PORT=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/error.log"
-server.breakagelog   = "$T/log/bouncer.log"
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
-accesslog.filename   = "$T/log/access.log"
-index-file.names     = ( "index.cgi" )
-cgi.assign           = ( ".cgi" => "" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-include "$top_srcdir/lighttpd/bouncer-auth.conf"
-EOF
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-if wait_port "$PORT" 10 && wait_file "$T/run/lighttpd.pid" 5 &&
-    wait_sock "$T/run/bouncer.sock-0" 5 && wait_sock "$T/run/bouncer.sock-1" 5 &&
+lighttpd_conf "$PORT" "$CONF" "$T/run" "$T/log/" \
+    bouncer.conf bouncer-auth.conf >"$T/lighttpd.conf"
+start_lighttpd -q "$T/lighttpd.conf" "$PORT"
+if wait_sock "$T/run/bouncer.sock-0" 5 && wait_sock "$T/run/bouncer.sock-1" 5 &&
     wait_sock "$T/run/bouncer-auth.sock-0" 5; then
-    LPID=$(cat "$T/run/lighttpd.pid")
-    bnc_track "$LPID"
     pass "lighttpd runs with 2 authorizer and 1 responder bouncer processes"
 else
-    die "lighttpd or its bouncer processes did not start" \
+    die "lighttpd's bouncer processes did not start" \
         "$(cat "$T/log/error.log" 2>/dev/null)" "$(ls -l "$T/run")"
 fi
 BPIDS=$(pgrep -P "$LPID" -f "$BIN_BOUNCER" | sort -n | tr '\n' ' ')
