@@ -62,44 +62,9 @@ chmod -R a+rX "$T/www"
 
 # ---- lighttpd with the shipped snippets -------------------------------------
 PORT=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/error.log"
-server.breakagelog   = "$T/log/bouncer.log"
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
-accesslog.filename   = "$T/log/access.log"
-accesslog.format     = "%h %u \"%r\" %>s"
-index-file.names     = ( "index.cgi", "index.html" )
-cgi.assign           = ( ".cgi" => "" )
-mimetype.assign      = ( ".html" => "text/html" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-include "$top_srcdir/lighttpd/bouncer-auth.conf"
-EOF
-if ! out=$(lighttpd -tt -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd -tt rejected the config" "$out"
-fi
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-if wait_port "$PORT" 10 && wait_file "$T/run/lighttpd.pid" 5; then
-    LPID=$(cat "$T/run/lighttpd.pid")
-    bnc_track "$LPID"
-    pass "lighttpd listens on 127.0.0.1:$PORT (pid $LPID)"
-else
-    die "lighttpd did not start" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-URL="http://127.0.0.1:$PORT"
+lighttpd_conf "$PORT" "$CONF" "$T/run" "$T/log/" \
+    bouncer.conf bouncer-auth.conf >"$T/lighttpd.conf"
+start_lighttpd "$T/lighttpd.conf" "$PORT"
 # What the browser is about to see, checked with curl first so that a
 # server-side problem is reported as such and not as a browser failure.
 http "$URL/app/" -H "Accept: text/html"
