@@ -38,11 +38,7 @@ if [ "${#CONF}" -ge 128 ]; then
     die "config path too long for FcgidInitialEnv (< 128 bytes): $CONF"
 fi
 
-mkdir -p "$T/www/app/admin"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/admin/index.cgi"
-printf 'public\n' >"$T/www/index.html"
-chmod -R a+rX "$T/www"
+www_cgi app app/admin index.html
 
 # Checks common to both instances for the granted request in $H/$B.
 check_grant() {

@@ -78,10 +78,7 @@ for c in "$CONF" "$CONF_OPEN"; do
     fi
 done
 
-mkdir -p "$T/www/app/admin"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/admin/index.cgi"
-chmod -R a+rX "$T/www"
+www_cgi app app/admin
 
 # ---- lighttpd ------------------------------------------------------------------
 PORT=$(free_port) || die "no free port"

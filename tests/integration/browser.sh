@@ -56,9 +56,7 @@ else
     die "bouncer --check-config refuses the session config" "$out"
 fi
 
-mkdir -p "$T/www/app"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-chmod -R a+rX "$T/www"
+www_cgi app
 
 # ---- lighttpd with the shipped snippets -------------------------------------
 PORT=$(free_port) || die "no free port"

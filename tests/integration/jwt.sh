@@ -153,10 +153,7 @@ else
     check_contains "--check-config refuses a world-readable HMAC secret" "$out" "open.secret"
 fi
 
-mkdir -p "$T/www/app"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-printf 'public\n' >"$T/www/index.html"
-chmod -R a+rX "$T/www"
+www_cgi app index.html
 
 # ---- helpers ---------------------------------------------------------------
 SRV=

@@ -41,6 +41,7 @@ rpw() { printf '%s-%s' "$1" "$(head -c 12 /dev/urandom | base64 | tr -d '+/=')";
 ALICE_PW=$(rpw al)
 CAROL_PW=$(rpw ca)
 SECRETS=("$ALICE_PW" "$CAROL_PW")   # none may reach a log; tokens are added
+SECRETS_ARE="password or token"
 
 # ---- store, users, keys, configs -------------------------------------------
 make_store "$STORE" || bnc_finish
@@ -92,9 +93,7 @@ write_conf() {
 CONF="$T/es256.conf"
 write_conf "$CONF" ES256 "$KEYS/es256.pem" yes "issuer = $ISS" "audience = $AUD"
 
-mkdir -p "$T/www/app"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-chmod -R a+rX "$T/www"
+www_cgi app
 
 # ---- helpers -----------------------------------------------------------------
 SRV=
@@ -346,17 +345,6 @@ server_cases() {
     token_401 "$p: after a password change: refresh refused" token_not_valid
     obtain "$p" carol "$CAROL_PW" || return
     app "$p: a pair obtained with the new password works" "Bearer $ACC" 200 carol
-}
-
-# no_leaks LOG WHAT
-no_leaks() {
-    local leak="" s
-    for s in "${SECRETS[@]}"; do
-        [ -n "$s" ] || continue
-        grep -Fq -- "$s" "$1" && leak="$leak ${s:0:8}..."
-    done
-    check_eq "$2: no password or token in the log (${#SECRETS[@]} secrets)" "" "$leak"
-    check_file_not_contains "$2: no crash" "$1" "Segmentation"
 }
 
 # ---- lighttpd ------------------------------------------------------------

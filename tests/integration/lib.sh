@@ -449,6 +449,20 @@ write_bouncer_conf() {
     chmod 644 "$file"
 }
 
+# no_leaks LOG WHAT: no value of the array SECRETS (SECRETS_ARE says what
+# they are) is in LOG, and no process crashed there.
+SECRETS=()
+SECRETS_ARE="secret"
+no_leaks() {
+    local leak="" s
+    for s in "${SECRETS[@]}"; do
+        [ -n "$s" ] || continue
+        grep -Fq -- "$s" "$1" && leak="$leak ${s:0:6}..."
+    done
+    check_eq "$2: no $SECRETS_ARE in the log (${#SECRETS[@]} secrets)" "" "$leak"
+    check_file_not_contains "$2: no crash" "$1" "Segmentation"
+}
+
 # ---- HTTP ---------------------------------------------------------------
 
 # http URL [curl args...]: sets H (headers, CR removed), B (body), S (status).

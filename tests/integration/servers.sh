@@ -22,6 +22,26 @@ URL=
 
 _bnc_docroot() { printf '%s' "${DOCROOT:-$T/www}"; }
 
+# www_cgi PATH...: the document root $T/www, readable by the server user,
+# with examples/env.cgi as PATH/index.cgi for each directory PATH and a
+# static page ("public") for each PATH ending in .html.
+www_cgi() {
+    local p
+    for p in "$@"; do
+        case $p in
+        *.html)
+            mkdir -p "$(dirname "$T/www/$p")"
+            printf 'public\n' >"$T/www/$p"
+            ;;
+        *)
+            mkdir -p "$T/www/$p"
+            install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/$p/index.cgi"
+            ;;
+        esac
+    done
+    chmod -R a+rX "$T/www"
+}
+
 # ---- lighttpd -------------------------------------------------------------
 
 # lighttpd_conf PORT BOUNCER-CONF RUNDIR LOGPREFIX [SNIPPET...]: a config on

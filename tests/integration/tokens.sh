@@ -141,12 +141,7 @@ for c in "$CONF" "$CONF_IP" "$CONF_PX"; do
 done
 
 # ---- document root ---------------------------------------------------------
-for d in app app/write ipapp ipapp/net ipapp/mon proxied; do
-    mkdir -p "$T/www/$d"
-    install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/$d/index.cgi"
-done
-printf 'public\n' >"$T/www/index.html"
-chmod -R a+rX "$T/www"
+www_cgi app app/write ipapp ipapp/net ipapp/mon proxied index.html
 mkdir -p "$T/run-ip" "$T/run-px"
 chown "$WWW_USER:$WWW_GROUP" "$T/run-ip" "$T/run-px"
 
