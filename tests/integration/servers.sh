@@ -10,17 +10,14 @@
 #   { apache_conf fcgid "$P" +authn_core
 #     apache_fcgid_snippet fcgid "$CONF"; } >"$T/fcgid.conf"
 #   start_apache fcgid "$P"
-# Both serve CGI from $DOCROOT (default $T/www). A server that does not come
+# Both serve CGI from $T/www (www_cgi fills it). A server that does not come
 # up ends the test (die); what counts as a check is said per function.
 
 MODS=/usr/lib/apache2/modules
-DOCROOT=
 LPID=
 APID=
 DPID=
 URL=
-
-_bnc_docroot() { printf '%s' "${DOCROOT:-$T/www}"; }
 
 # www_cgi PATH...: the document root $T/www, readable by the server user,
 # with examples/env.cgi as PATH/index.cgi for each directory PATH and a
@@ -44,22 +41,29 @@ www_cgi() {
 
 # ---- lighttpd -------------------------------------------------------------
 
-# lighttpd_conf PORT BOUNCER-CONF RUNDIR LOGPREFIX [SNIPPET...]: a config on
-# stdout that runs as the server user on 127.0.0.1:PORT, keeps its pid file
-# and bouncer's sockets in RUNDIR, logs to LOGPREFIX{error,bouncer,access}.log
-# (bouncer's stderr is the "bouncer" one) and ends by including each shipped
-# lighttpd/SNIPPET (default bouncer.conf) for the prefix /app/. The caller
-# appends its own lines (more includes, larger limits).
+# lighttpd_conf PORT BOUNCER-CONF RUNDIR LOGPREFIX [mod_NAME...] [SNIPPET...]:
+# a config on stdout that runs as the server user on 127.0.0.1:PORT, keeps
+# its pid file and bouncer's sockets in RUNDIR, logs to
+# LOGPREFIX{error,bouncer,access}.log (bouncer's stderr is the "bouncer" one),
+# loads mod_access, mod_accesslog, mod_cgi and each mod_NAME, and ends by
+# including each shipped lighttpd/SNIPPET (default bouncer.conf) for the
+# prefix /app/. The caller appends its own lines (more includes, limits).
 lighttpd_conf() {
-    local port=$1 conf=$2 run=$3 log=$4 s
+    local port=$1 conf=$2 run=$3 log=$4 mods="" s
     shift 4
+    while [ $# -gt 0 ]; do
+        case $1 in
+        mod_*) mods="$mods, \"$1\""; shift ;;
+        *) break ;;
+        esac
+    done
     [ $# -gt 0 ] || set -- bouncer.conf
     mkdir -p "$run"
     if [ "$(id -u)" -eq 0 ]; then
         chown "$WWW_USER:$WWW_GROUP" "$run"
     fi
     cat <<EOF
-server.document-root = "$(_bnc_docroot)"
+server.document-root = "$T/www"
 server.bind          = "127.0.0.1"
 server.port          = $port
 server.username      = "$WWW_USER"
@@ -67,7 +71,7 @@ server.groupname     = "$WWW_GROUP"
 server.pid-file      = "$run/lighttpd.pid"
 server.errorlog      = "${log}error.log"
 server.breakagelog   = "${log}bouncer.log"
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
+server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi"$mods )
 accesslog.filename   = "${log}access.log"
 accesslog.format     = "%h %u \"%r\" %>s"
 index-file.names     = ( "index.cgi", "index.html" )
@@ -134,14 +138,13 @@ APACHE_DEFAULT_MODULES="authz_core mime cgi headers env setenvif alias dir"
 # apache_conf NAME PORT [+MODULE|-MODULE...]: the common part of an Apache
 # instance's config on stdout: prefork as the server user on 127.0.0.1:PORT,
 # run files in $T/NAME/run, logs in $T/log/NAME-{error,access}.log, CGI in
-# the document root and nothing else. +MODULE / -MODULE adds to or takes from
+# $T/www and nothing else. +MODULE / -MODULE adds to or takes from
 # the default modules (APACHE_MODULES names the choice). The caller appends
 # the shipped snippet (apache_fcgid_snippet, apache_authnz_snippet) and its
 # own lines; the config goes to $T/NAME.conf.
 apache_conf() {
-    local name=$1 port=$2 d="$T/$1" www want m
+    local name=$1 port=$2 d="$T/$1" want m
     shift 2
-    www=$(_bnc_docroot)
     want=" $APACHE_DEFAULT_MODULES "
     for m in "$@"; do
         case $m in
@@ -179,12 +182,12 @@ LoadModule log_config_module $MODS/mod_log_config.so
 TypesConfig /etc/mime.types
 LogFormat "%h %u \"%{REMOTE_USER}e\" \"%r\" %>s" bnc
 CustomLog $T/log/$name-access.log bnc
-DocumentRoot $www
+DocumentRoot $T/www
 <Directory />
     Require all denied
     AllowOverride None
 </Directory>
-<Directory $www>
+<Directory $T/www>
     Require all granted
     Options +ExecCGI
     AddHandler cgi-script .cgi
