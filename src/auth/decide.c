@@ -195,6 +195,16 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
                           "header_too_large");
         return;
     }
+    if (req->ambiguous != NULL) {
+        /* Two different copies ("X-Forwarded-For"/"X_Forwarded_For"-style
+         * spellings, or a repeated param): which one the server meant is
+         * unknown, so neither is read. */
+        snprintf(d->reason, sizeof(d->reason), "%s sent twice with "
+                 "different values", req->ambiguous);
+        bnc_decision_deny(d, 400, "Request header sent more than once.",
+                          "duplicate_header");
+        return;
+    }
     if (bnc_path_normalize(req->uri, path, sizeof(path), &why) != 0) {
         snprintf(d->reason, sizeof(d->reason), "bad path: %s",
                  why ? why : "?");

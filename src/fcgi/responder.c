@@ -712,6 +712,13 @@ bnc_responder_handle(struct bnc_runtime *rt, const struct bnc_request *req,
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     int post = strcmp(req->method, "POST") == 0;
 
+    if (req->ambiguous != NULL) {
+        /* A cookie or Authorization sent twice, differently: not ours to
+         * pick one (bnc_decide says the same for the authorizer). */
+        bnc_responder_error(resp, d, 400, "Request header sent more than once.",
+                            "duplicate_header", req->ambiguous);
+        return;
+    }
     if (bnc_path_normalize(req->uri, path, sizeof(path), &why) != 0) {
         bnc_responder_error(resp, d, 400, "Malformed request path.",
                             "invalid_path", why ? why : "bad path");

@@ -1340,8 +1340,35 @@ test_responder_metrics(void)
     bnc_runtime_release(rt);
 }
 
+/* Two different Cookie or Authorization copies (lighttpd passes header
+ * spellings that differ only in '-'/'_' under one name): 400, not a pick. */
+static void
+test_responder_duplicate_credential_400(void)
+{
+    const char *cookies[] = {"HTTP_COOKIE=sessionid=a", "HTTP_COOKIE=sessionid=b",
+                             NULL};
+    const char *auths[] = {"HTTP_AUTHORIZATION=Token a",
+                           "HTTP_AUTHORIZATION=Token b", NULL};
+    const char *const *cases[] = {cookies, auths};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        struct bnc_t_res r;
+        json_t *j;
+
+        bnc_t_run("GET", "/auth/whoami", cases[i], NULL, &r);
+        CU_ASSERT_EQUAL(r.status, 400);
+        j = bnc_t_json(&r);
+        CU_ASSERT_STRING_EQUAL(j ? bnc_t_json_str(j, "code") : "",
+                               "duplicate_header");
+        json_decref(j);
+        bnc_t_res_free(&r);
+    }
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_responder_setup_users", test_responder_setup_users},
+    {"test_responder_duplicate_credential_400", test_responder_duplicate_credential_400},
     {"test_responder_login_page", test_responder_login_page},
     {"test_responder_login_page_hostile_next",
      test_responder_login_page_hostile_next},
