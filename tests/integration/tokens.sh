@@ -503,6 +503,16 @@ http "$URL/proxied/" -H "X-Forwarded-For: 10.9.9.9, 192.0.2.7"
 deny "trusted proxy: a forged left hop behind an untrusted one is not believed" 403 "$FORBIDDEN" ""
 http "$URL/proxied/"
 deny "trusted proxy: no X-Forwarded-For, client 127.0.0.1 outside 10.0.0.0/8" 403 "$FORBIDDEN" ""
+# lighttpd passes the client's "X_Forwarded_For" as HTTP_X_FORWARDED_FOR
+# too, in arrival order: a forged copy ahead of the proxy's must not win.
+http "$URL/proxied/" -H "X_Forwarded_For: 10.1.2.3" -H "X-Forwarded-For: 192.0.2.7"
+deny "trusted proxy: X_Forwarded_For 10.1.2.3 ahead of X-Forwarded-For 192.0.2.7: client unknown" \
+    403 "$FORBIDDEN" ""
+http "$URL/proxied/" -H "X-Forwarded-For: 192.0.2.7" -H "X_Forwarded_For: 10.1.2.3"
+deny "trusted proxy: X_Forwarded_For 10.1.2.3 after X-Forwarded-For 192.0.2.7: client unknown" \
+    403 "$FORBIDDEN" ""
+http "$URL/proxied/" -H "X-Forwarded-For: 10.9.9.9" -H "X_Forwarded_For: 10.9.9.9"
+check_eq "trusted proxy: two equal copies say one thing: 200" 200 "$S"
 
 # ---- lighttpd: logs -------------------------------------------------------
 ELOG="$T/log/bouncer.log"
