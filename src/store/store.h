@@ -126,6 +126,10 @@ int bnc_store_user_foreach(struct bnc_store *s,
 #define BNC_USER_PUT_ID 0x40u         /* new user: take up_user.id if free */
 #define BNC_USER_PUT_TIMES 0x80u      /* new user: created (if > 0) and
                                          not_before from up_user */
+/* With BNC_USER_PUT_DISABLED: also enable an existing user disabled in
+ * bouncer. Without it a bouncer-side disable stays (up_disabled_kept):
+ * re-running an import must not undo an admin's "user disable". */
+#define BNC_USER_PUT_DISABLED_SYNC 0x100u
 
 enum bnc_user_put_result {
     BNC_USER_PUT_ADDED = 1,
@@ -140,6 +144,8 @@ struct bnc_user_put {
     int up_id_taken;          /* out: BNC_USER_PUT_ID asked, id was in use */
     int up_hash_kept;         /* out: the hash was changed in bouncer since
                                  this same hash was imported: kept */
+    int up_disabled_kept;     /* out: disabled in bouncer, enabled in the
+                                 source: kept disabled (no ..._DISABLED_SYNC) */
 };
 
 /*
