@@ -184,6 +184,7 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     struct bnc_rule_facts facts;
     struct bnc_rule_answer ans;
     char where[128];
+    size_t i;
 
     memset(d, 0, sizeof(*d));
     d->outcome = BNC_OUT_DENY; /* every early return denies */
@@ -252,6 +253,10 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     bnc_rules_answer(rt->conf->rules, server_rule, req->method, req->host,
                      path, &facts, &ans);
     rule = ans.rule;
+    d->rule = rule != server_rule ? rule : NULL;
+    for (i = 0; rule != NULL && i < rule->nreqs; i++)
+        if (rule->reqs[i].kind == BNC_REQ_NETWORK)
+            d->rule_network = 1;
     if (rule != NULL)
         bnc_decide_rule_name(rule, where, sizeof(where));
     else

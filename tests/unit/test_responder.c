@@ -1289,8 +1289,15 @@ test_responder_metrics(void)
         "[store]\npath = /nonexistent\n[auth]\nschemes = basic\n"
         "[metrics]\nenabled = no\n"
         "[rules]\n/auth/metrics = network:192.0.2.0/24\n";
+    static const char host_anon[] =
+        "[store]\npath = /nonexistent\n[auth]\nschemes = basic\n"
+        "[rules]\nexample.org/auth/metrics = anonymous\n"
+        "/auth/metrics = network:192.0.2.0/24\n";
     const char *basic[] = {
         "HTTP_AUTHORIZATION=Basic YWxpY2U6czNjcmV0IHBhc3Mrd29yZCY9JQ==", NULL};
+    const char *req_anon[] = {"BOUNCER_REQUIRE=anonymous", NULL};
+    const char *req_net[] = {"BOUNCER_REQUIRE=anonymous network:192.0.2.0/24",
+                             NULL};
     struct bnc_runtime *rt;
     struct bnc_t_res r;
 
@@ -1336,6 +1343,27 @@ test_responder_metrics(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
     bnc_t_run_rt(rt, "GET", "/auth/metrics", NULL, NULL, 0, 0, &r);
     CU_ASSERT_EQUAL(r.status, 404);
+    bnc_t_res_free(&r);
+    bnc_runtime_release(rt);
+
+    /* The guard looks at the rule the decision used: a host rule without a
+     * network, or the server's BOUNCER_REQUIRE, is not rescued by a
+     * network rule further down. */
+    rt = bnc_t_runtime(host_anon);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", NULL, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_PTR_NULL(strstr(r.body, "bouncer_"));
+    bnc_t_res_free(&r);
+    bnc_runtime_release(rt);
+    rt = bnc_t_runtime(net_ok);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", req_anon, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_PTR_NULL(strstr(r.body, "bouncer_"));
+    bnc_t_res_free(&r);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", req_net, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
     bnc_t_res_free(&r);
     bnc_runtime_release(rt);
 }
