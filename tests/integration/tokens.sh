@@ -132,6 +132,7 @@ write_conf "$CONF_IP" "token, ip" \
     "/ipapp/ = authenticated"
 write_conf "$CONF_PX" "token, ip" \
     "$(printf 'trusted_proxies = 127.0.0.1/32\n\n[ip]\n127.0.0.1 = healthcheck group:monitoring\n')" \
+    "/proxied/tls/ = https" \
     "/proxied/ = network:10.0.0.0/8"
 for c in "$CONF" "$CONF_IP" "$CONF_PX"; do
     if out=$("$BIN_BOUNCER" -c "$c" --check-config 2>&1); then
@@ -142,7 +143,7 @@ for c in "$CONF" "$CONF_IP" "$CONF_PX"; do
 done
 
 # ---- document root ---------------------------------------------------------
-for d in app app/write ipapp ipapp/net ipapp/mon proxied; do
+for d in app app/write ipapp ipapp/net ipapp/mon proxied proxied/tls; do
     mkdir -p "$T/www/$d"
     install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/$d/index.cgi"
 done
@@ -513,6 +514,15 @@ deny "trusted proxy: X_Forwarded_For 10.1.2.3 after X-Forwarded-For 192.0.2.7: c
     403 "$FORBIDDEN" ""
 http "$URL/proxied/" -H "X-Forwarded-For: 10.9.9.9" -H "X_Forwarded_For: 10.9.9.9"
 check_eq "trusted proxy: two equal copies say one thing: 200" 200 "$S"
+# The same for X-Forwarded-Proto: a client's "X_Forwarded_Proto: https"
+# next to the proxy's "http" must not make the request https.
+http "$URL/proxied/tls/" -H "X-Forwarded-Proto: https"
+check_eq "trusted proxy: X-Forwarded-Proto https satisfies an https rule" 200 "$S"
+http "$URL/proxied/tls/" -H "X_Forwarded_Proto: https" -H "X-Forwarded-Proto: http"
+check_eq "trusted proxy: X_Forwarded_Proto https ahead of X-Forwarded-Proto http: not https" 403 "$S"
+check_eq "trusted proxy: ... code https_required" https_required "$(json_field code)"
+http "$URL/proxied/tls/" -H "X-Forwarded-Proto: http" -H "X_Forwarded_Proto: https"
+check_eq "trusted proxy: X_Forwarded_Proto https after X-Forwarded-Proto http: not https" 403 "$S"
 
 # ---- lighttpd: logs -------------------------------------------------------
 ELOG="$T/log/bouncer.log"
