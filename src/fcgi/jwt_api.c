@@ -465,10 +465,10 @@ bnc_jwt_api_user(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
         return -1;
     }
     /* Log out everywhere (a password change, disable, logout-all) voids
-     * what was issued before it; what predates the account belongs to an
-     * earlier user. */
-    if (since < u->not_before || t->iat < u->not_before ||
-        since < u->created) {
+     * what was issued at or before it (whole seconds); what predates the
+     * account belongs to an earlier user. */
+    if (bnc_user_stamp_voids(u->not_before, since) ||
+        bnc_user_stamp_voids(u->not_before, t->iat) || since < u->created) {
         bnc_jwt_api_reason(d, "token of user %s issued before its %s", u->name,
                            since < u->created ? "creation" : "not_before");
         bnc_jwt_api_fail(rt, resp, d, 401, BNC_JWT_API_LOGGED_OUT,

@@ -656,7 +656,24 @@ test_refresh_refusals(void)
     bnc_t_expect_401(&r, "token_not_valid", NULL);
     bnc_t_res_free(&r);
     free(t);
-    /* A pair obtained after that works. */
+    /* A login in not_before's own second may predate the change (whole
+     * seconds): its family is void too. */
+    f.created = nb;
+    f.jti = (char *)"n-1";
+    CU_ASSERT_EQUAL_FATAL(bnc_store_jwt_family_add(bnc_t_store, "fam-n", &f,
+                                                   BNC_STORE_SYNC),
+                          BNC_STORE_OK);
+    t = bnc_t_refresh_for(json_integer(bnc_t_alice_id), "fam-n", "n-1", nb,
+                          nb + 100);
+    bnc_t_post1(bnc_t_rt_nor, "/auth/token/refresh", "refresh", t, &r);
+    bnc_t_expect_401(&r, "token_not_valid", NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "not_before"));
+    bnc_t_res_free(&r);
+    free(t);
+    /* A pair obtained after that second works (bouncerctl returns only
+     * once it is over). */
+    while ((int64_t)time(NULL) <= nb)
+        usleep(50000);
     {
         char *ref, *acc;
 
