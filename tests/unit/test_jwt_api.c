@@ -377,6 +377,25 @@ test_obtain(void)
               "{\"username\": \"dis\", \"password\": \"" BNC_T_PW "\"}", &r);
     bnc_t_expect_401(&r, "no_active_account", NULL);
     bnc_t_res_free(&r);
+    /* A name no user can have (control characters): the same answer, with
+     * no lookup and no throttle counter (nor its log line) under it. */
+    bnc_t_run(bnc_t_rt, "POST", "/auth/token", NULL,
+              "{\"username\": \"ali\\nce\\u001b[31m\", \"password\": "
+              "\"wrong-pw\"}", &r);
+    bnc_t_expect_401(&r, "no_active_account",
+                     "No active account found with the given credentials");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "invalid user name"));
+    bnc_t_res_free(&r);
+    {
+        unsigned char *v = NULL;
+        size_t n = 0;
+        static const char key[] = "u:ali\nce\x1b[31m";
+
+        CU_ASSERT_EQUAL(bnc_store_kv_get(bnc_t_store, BNC_KV_THROTTLE, key,
+                                         sizeof(key) - 1, &v, &n),
+                        BNC_STORE_NOTFOUND);
+        free(v);
+    }
 
     /* DRF field errors. */
     bnc_t_run(bnc_t_rt, "POST", "/auth/token", NULL, "{}", &r);
