@@ -599,13 +599,12 @@ test_throttle_decide_tokens_per_network(void)
         bnc_decision_cleanup(&d);
         free(out);
     }
-    /* ... the third banned the network: now wrong and right keys alike get
-     * 429 with Retry-After and DRF's throttled body, no challenge. */
+    /* ... the third banned the network: now guesses get 429 with
+     * Retry-After and DRF's throttled body, no challenge ... */
     for (i = 0; i < 2; i++) {
         out = bnc_t_decide(rt, "198.51.100.1",
                            i == 0 ? "Token wrong-key-0123456789"
-                                  : "Token good-key-0123456789abcdefghijk"
-                                    "lmnopqrstuvw",
+                                  : "Token wrong-key-9876543210",
                            NULL, &d);
         CU_ASSERT_EQUAL(d.status, 429);
         CU_ASSERT_PTR_NOT_NULL(strstr(out, "Status: 429 Too Many Requests"));
@@ -619,6 +618,15 @@ test_throttle_decide_tokens_per_network(void)
         bnc_decision_cleanup(&d);
         free(out);
     }
+    /* ... while the valid key still works: it cannot be guessed, and a
+     * ban someone else started on a shared network must not lock its
+     * API clients out. */
+    out = bnc_t_decide(rt, "198.51.100.1", "Token good-key-0123456789abcdef"
+                       "ghijklmnopqrstuvw", NULL, &d);
+    CU_ASSERT_EQUAL(d.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Variable-REMOTE_USER: tokuser"));
+    bnc_decision_cleanup(&d);
+    free(out);
     /* Basic from that network is refused before any hash. */
     out = bnc_t_decide(rt, "198.51.100.1", "Basic dG9rdXNlcjp4", NULL, &d);
     CU_ASSERT_EQUAL(d.status, 429);
