@@ -781,6 +781,81 @@ test_obtain_throttled(void)
     bnc_t_addr = "REMOTE_ADDR=192.0.2.9";
 }
 
+/* The denylist entry's expiry for jti, or -1. */
+static int64_t
+bnc_t_deny_until(const char *jti)
+{
+    unsigned char *v = NULL;
+    size_t n = 0, i;
+    uint64_t e = 0;
+    int rc = bnc_store_kv_get(bnc_t_store, BNC_KV_JWT_DENY, jti, strlen(jti),
+                              &v, &n);
+
+    if (rc != BNC_STORE_OK || n != 9) {
+        free(v);
+        return -1;
+    }
+    for (i = 1; i < 9; i++)
+        e = e << 8 | v[i];
+    free(v);
+    return (int64_t)e;
+}
+
+/* exp is required at /auth/token/verify too (simplejwt), and a revoked
+ * token stays denied for as long as verify would take it: exp (a real
+ * too) plus the leeway. */
+static void
+test_verify_revoke_expiry(void)
+{
+    struct bnc_runtime *rt = bnc_t_runtime("no\nleeway = 30s", 1);
+    struct bnc_t_res r;
+    int64_t now = (int64_t)time(NULL);
+    json_t *c;
+    char *t;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    /* No exp: refused by verify, whatever its type. */
+    c = json_object();
+    json_object_set_new(c, "token_type", json_string("access"));
+    json_object_set_new(c, "iat", json_integer(now));
+    json_object_set_new(c, "jti", json_string("no-exp-1"));
+    json_object_set_new(c, "user_id", json_integer(bnc_t_alice_id));
+    t = bnc_t_mint(c);
+    bnc_t_post1(bnc_t_rt, "/auth/token/verify", "token", t, &r);
+    bnc_t_expect_401(&r, "token_not_valid", NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "exp"));
+    bnc_t_res_free(&r);
+    free(t);
+    /* exp as a JSON real: denied until its second plus the leeway, not
+     * until 1970. */
+    c = json_object();
+    json_object_set_new(c, "token_type", json_string("refresh"));
+    json_object_set_new(c, "exp", json_real((double)now + 100.5));
+    json_object_set_new(c, "iat", json_integer(now));
+    json_object_set_new(c, "jti", json_string("real-exp-1"));
+    json_object_set_new(c, "user_id", json_integer(bnc_t_alice_id));
+    t = bnc_t_mint(c);
+    bnc_t_post1(rt, "/auth/token/revoke", "refresh", t, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    bnc_t_res_free(&r);
+    free(t);
+    CU_ASSERT_EQUAL(bnc_t_deny_until("real-exp-1"), now + 100 + 30);
+    /* An integer exp: plus the leeway too. */
+    c = json_object();
+    json_object_set_new(c, "token_type", json_string("refresh"));
+    json_object_set_new(c, "exp", json_integer(now + 200));
+    json_object_set_new(c, "iat", json_integer(now));
+    json_object_set_new(c, "jti", json_string("int-exp-1"));
+    json_object_set_new(c, "user_id", json_integer(bnc_t_alice_id));
+    t = bnc_t_mint(c);
+    bnc_t_post1(rt, "/auth/token/revoke", "refresh", t, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    bnc_t_res_free(&r);
+    free(t);
+    CU_ASSERT_EQUAL(bnc_t_deny_until("int-exp-1"), now + 200 + 30);
+    bnc_runtime_release(rt);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_users", test_users},
     {"test_obtain", test_obtain},
@@ -789,6 +864,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_refresh_refusals", test_refresh_refusals},
     {"test_verify", test_verify},
     {"test_obtain_throttled", test_obtain_throttled},
+    {"test_verify_revoke_expiry", test_verify_revoke_expiry},
     {NULL, NULL},
 };
 
