@@ -18,7 +18,7 @@ libfcgi-dev libfcgi-bin spawn-fcgi
 libssl-dev libjansson-dev libdb5.3-dev db5.3-util libcunit1-dev
 libargon2-dev libcrypt-dev
 clang libclang-rt-14-dev
-lighttpd apache2 apache2-utils libapache2-mod-fcgid
+lighttpd apache2 apache2-utils libapache2-mod-fcgid nginx-light
 curl procps util-linux coreutils
 python3 python3-django python3-djangorestframework python3-jwt python3-djangorestframework-simplejwt
 python3-bcrypt python3-argon2

@@ -303,18 +303,27 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     bnc_rule_free(server_rule);
 }
 
-/* One WWW-Authenticate header per challenge (RFC 9110 allows repeats). */
+/* One WWW-Authenticate header per challenge (RFC 9110 allows repeats), or,
+ * with all set, appends this scheme's challenge to *all as a list member:
+ * nginx's auth_request copies only the first WWW-Authenticate header. */
 static void
 bnc_decision_challenge(struct bnc_response *resp,
-                       const struct bnc_scheme_inst *si)
+                       const struct bnc_scheme_inst *si, struct bnc_buf *all)
 {
     struct bnc_buf c;
 
     if (si->scheme->challenge == NULL)
         return;
     bnc_buf_init(&c);
-    if (si->scheme->challenge(si->state, &c))
-        bnc_response_header(resp, "WWW-Authenticate", bnc_buf_str(&c));
+    if (si->scheme->challenge(si->state, &c)) {
+        if (all == NULL) {
+            bnc_response_header(resp, "WWW-Authenticate", bnc_buf_str(&c));
+        } else {
+            if (all->len > 0)
+                bnc_buf_puts(all, ", ");
+            bnc_buf_puts(all, bnc_buf_str(&c));
+        }
+    }
     bnc_buf_cleanup(&c);
 }
 
@@ -379,10 +388,21 @@ bnc_decision_respond(struct bnc_runtime *rt, const struct bnc_request *req,
         if (d->challenge[0] != '\0')
             bnc_response_header(resp, "WWW-Authenticate", d->challenge);
         else if (d->scheme != NULL && d->scheme_index < rt->nschemes)
-            bnc_decision_challenge(resp, &rt->schemes[d->scheme_index]);
-        else
+            bnc_decision_challenge(resp, &rt->schemes[d->scheme_index],
+                                   NULL);
+        else if (req->role == BNC_ROLE_NGINX) {
+            struct bnc_buf all;
+
+            bnc_buf_init(&all);
             for (i = 0; i < rt->nschemes; i++)
-                bnc_decision_challenge(resp, &rt->schemes[i]);
+                bnc_decision_challenge(resp, &rt->schemes[i], &all);
+            if (all.len > 0)
+                bnc_response_header(resp, "WWW-Authenticate",
+                                    bnc_buf_str(&all));
+            bnc_buf_cleanup(&all);
+        } else
+            for (i = 0; i < rt->nschemes; i++)
+                bnc_decision_challenge(resp, &rt->schemes[i], NULL);
     }
     bnc_response_json_error_ex(resp, d->status, d->detail, d->code,
                                d->body_extra);
