@@ -375,13 +375,15 @@ bnc_token_verify(struct bnc_token_scheme *t, const struct bnc_request *req,
         v = bnc_result_deny(res, 401, BNC_TOKEN_INACTIVE, BNC_CODE_FAILED);
         goto out;
     }
-    /* "Log out everywhere" with --tokens voids what was issued before
-     * it; a password change does not (DRF tokens survive one), so this is
-     * the user's own tokens_not_before, not not_before. A token older than
-     * the account belongs to an earlier user of the same name. */
-    if (tk.created < u.tokens_not_before || tk.created < u.created) {
+    /* "Log out everywhere" with --tokens voids what was issued at or
+     * before it (whole seconds); a password change does not (DRF tokens
+     * survive one), so this is the user's own tokens_not_before, not
+     * not_before. A token older than the account belongs to an earlier
+     * user of the same name. */
+    if (bnc_user_stamp_voids(u.tokens_not_before, tk.created) ||
+        tk.created < u.created) {
         bnc_result_reason(res, "token %s issued before %s of user %s", tk.id,
-                          tk.created < u.tokens_not_before
+                          bnc_user_stamp_voids(u.tokens_not_before, tk.created)
                               ? "tokens_not_before"
                               : "the creation",
                           u.name);

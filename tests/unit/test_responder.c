@@ -531,6 +531,25 @@ test_responder_login_wrong_identical(void)
     CU_ASSERT_PTR_NULL(strstr(a.out, "Set-Cookie"));
     bnc_t_res_free(&a);
     bnc_t_res_free(&b);
+    /* A name no user can have (control characters): the same answer,
+     * without a lookup or a throttle counter under that name. */
+    bnc_t_run("POST", "/auth/login", bnc_t_jsonct,
+              "{\"username\": \"ali\\r\\nce\", \"password\": \"wrong-pw\"}",
+              &b);
+    CU_ASSERT_EQUAL(b.status, 400);
+    CU_ASSERT_STRING_EQUAL(b.body, "{\"non_field_errors\": [\"Unable to log "
+                                   "in with provided credentials.\"]}\n");
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.reason, "invalid user name"));
+    bnc_t_res_free(&b);
+    {
+        unsigned char *v = NULL;
+        size_t n = 0;
+
+        CU_ASSERT_EQUAL(bnc_store_kv_get(bnc_t_store, BNC_KV_THROTTLE,
+                                         "u:ali\r\nce", 9, &v, &n),
+                        BNC_STORE_NOTFOUND);
+        free(v);
+    }
 
     /* Form: the page again with 401 and the same message; the user name
      * (not the password) is refilled. */

@@ -60,6 +60,7 @@ static const char bnc_t_conf_bearer[] =
 #define K_GONE "gone-key-0123456789abcdefghijklmnopqrstuvwx"
 #define K_OLD "old-key-0123456789abcdefghijklmnopqrstuvwxy"
 #define K_NEW "new-key-0123456789abcdefghijklmnopqrstuvwxy"
+#define K_SAME "same-key-0123456789abcdefghijklmnopqrstuvwx"
 #define K_NET "net-key-0123456789abcdefghijklmnopqrstuvwxy"
 #define K_DEV "dev-key-0123456789abcdefghijklmnopqrstuvwxy"
 #define K_DJANGO "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
@@ -454,6 +455,9 @@ test_token_user_disabled_deleted_not_before(void)
                                           bnc_t_edit_tokens_not_before, &nb,
                                           BNC_STORE_SYNC), BNC_STORE_OK);
     bnc_t_expect("Token " K_OLD, 401, DRF_INVALID);
+    /* One created in the stamp's own second may predate it: void. */
+    bnc_t_token("tk_nnnnnnnnnnnns", K_SAME, "nora", nb, 0, NULL, NULL, NULL);
+    bnc_t_expect("Token " K_SAME, 401, DRF_INVALID);
     bnc_t_token("tk_nnnnnnnnnnnnn", K_NEW, "nora", nb + 1, 0, NULL, NULL,
                 NULL);
     bnc_t_expect("Token " K_NEW, 200, "Variable-REMOTE_USER: nora");
