@@ -463,3 +463,24 @@ bnc_body_cleanup(struct bnc_body *b)
     free(b->fields);
     memset(b, 0, sizeof(*b));
 }
+
+const char *
+bnc_body_field_problem(const struct bnc_body *body, const char *name,
+                       size_t maxlen, const struct bnc_body_field **f)
+{
+    int rc = bnc_body_get(body, name, f);
+
+    if (rc < 0)
+        return "This field was given more than once.";
+    if (rc == 0)
+        return "This field is required.";
+    if ((*f)->kind == BNC_BODY_NULL)
+        return "This field may not be null.";
+    if ((*f)->kind != BNC_BODY_STRING)
+        return "Not a valid string.";
+    if ((*f)->vlen == 0)
+        return "This field may not be blank.";
+    if (maxlen > 0 && (*f)->vlen > maxlen)
+        return "Ensure this field has no more than 150 characters.";
+    return NULL;
+}

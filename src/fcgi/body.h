@@ -79,6 +79,13 @@ int bnc_body_parse_query(const char *query, struct bnc_body *b,
  * a proxy or application saw is anyone's guess). */
 int bnc_body_get(const struct bnc_body *b, const char *name,
                  const struct bnc_body_field **f);
+/* The message DRF's CharField gives for field name ("This field is
+ * required.", "This field may not be blank." ...), or NULL when it holds a
+ * usable string (*f then points at it). maxlen 0 = no limit; the only
+ * limit used is Django's username length, which the message names. */
+const char *bnc_body_field_problem(const struct bnc_body *body,
+                                   const char *name, size_t maxlen,
+                                   const struct bnc_body_field **f);
 
 /* Frees the fields (values wiped: they may be passwords). NULL-safe. */
 void bnc_body_cleanup(struct bnc_body *b);

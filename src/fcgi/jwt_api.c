@@ -143,29 +143,6 @@ bnc_jwt_api_body(struct bnc_runtime *rt, const struct bnc_request *req,
     return 0;
 }
 
-/* DRF CharField's message for field name, or NULL when it holds a usable
- * string (*f then points at it). maxlen 0 = no limit. */
-static const char *
-bnc_jwt_api_field(const struct bnc_body *body, const char *name,
-                  size_t maxlen, const struct bnc_body_field **f)
-{
-    int rc = bnc_body_get(body, name, f);
-
-    if (rc < 0)
-        return "This field was given more than once.";
-    if (rc == 0)
-        return "This field is required.";
-    if ((*f)->kind == BNC_BODY_NULL)
-        return "This field may not be null.";
-    if ((*f)->kind != BNC_BODY_STRING)
-        return "Not a valid string.";
-    if ((*f)->vlen == 0)
-        return "This field may not be blank.";
-    if (maxlen > 0 && (*f)->vlen > maxlen)
-        return "Ensure this field has no more than 150 characters.";
-    return NULL;
-}
-
 /* 400 {"a": ["..."], "b": ["..."]} for the fields that have a problem
  * (names[i] with problems[i], NULL = fine). */
 static void
@@ -206,7 +183,7 @@ bnc_jwt_api_token_field(struct bnc_runtime *rt, const struct bnc_request *req,
 
     if (bnc_jwt_api_body(rt, req, in, raw, body, resp, d) != 0)
         return NULL;
-    problem = bnc_jwt_api_field(body, name, 0, &f);
+    problem = bnc_body_field_problem(body, name, 0, &f);
     if (problem != NULL) {
         bnc_jwt_api_invalid(resp, d, &name, &problem, 1);
         return NULL;
@@ -599,8 +576,9 @@ bnc_jwt_api_obtain(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
     memset(&u, 0, sizeof(u));
     if (bnc_jwt_api_body(rt, req, in, &raw, &body, resp, d) != 0)
         goto out;
-    problems[0] = bnc_jwt_api_field(&body, "username", BNC_USER_NAME_MAX, &fu);
-    problems[1] = bnc_jwt_api_field(&body, "password", 0, &fp);
+    problems[0] = bnc_body_field_problem(&body, "username",
+                                         BNC_USER_NAME_MAX, &fu);
+    problems[1] = bnc_body_field_problem(&body, "password", 0, &fp);
     if (problems[0] != NULL || problems[1] != NULL) {
         bnc_jwt_api_invalid(resp, d, names, problems, 2);
         goto out;

@@ -123,29 +123,6 @@ bnc_responder_body(const struct bnc_request *req, struct bnc_io *in,
     return 0;
 }
 
-/* The message DRF's CharField gives for field f, or NULL when f holds a
- * usable string. maxlen 0 = no limit. */
-static const char *
-bnc_responder_field_problem(const struct bnc_body *body, const char *name,
-                            size_t maxlen, const struct bnc_body_field **f)
-{
-    int rc = bnc_body_get(body, name, f);
-
-    if (rc < 0)
-        return "This field was given more than once.";
-    if (rc == 0)
-        return "This field is required.";
-    if ((*f)->kind == BNC_BODY_NULL)
-        return "This field may not be null.";
-    if ((*f)->kind != BNC_BODY_STRING)
-        return "Not a valid string.";
-    if ((*f)->vlen == 0)
-        return "This field may not be blank.";
-    if (maxlen > 0 && (*f)->vlen > maxlen)
-        return "Ensure this field has no more than 150 characters.";
-    return NULL;
-}
-
 /* The validated same-site "next" of a body or query ("/" otherwise). */
 static void
 bnc_responder_next(const struct bnc_body *body, char *out, size_t cap)
@@ -385,9 +362,9 @@ bnc_responder_login_post(struct bnc_runtime *rt,
         goto out;
     form = body.type == BNC_BODY_FORM;
     bnc_responder_next(&body, next, sizeof(next));
-    uerr = bnc_responder_field_problem(&body, "username", BNC_USER_NAME_MAX,
+    uerr = bnc_body_field_problem(&body, "username", BNC_USER_NAME_MAX,
                                        &fu);
-    perr = bnc_responder_field_problem(&body, "password", 0, &fp);
+    perr = bnc_body_field_problem(&body, "password", 0, &fp);
     if (uerr != NULL || perr != NULL) {
         bnc_responder_login_invalid(resp, d, form, uerr, perr, next);
         goto out;
