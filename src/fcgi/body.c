@@ -484,3 +484,17 @@ bnc_body_field_problem(const struct bnc_body *body, const char *name,
         return "Ensure this field has no more than 150 characters.";
     return NULL;
 }
+
+int
+bnc_body_load(const struct bnc_request *req, struct bnc_io *in, int required,
+              struct bnc_buf *raw, struct bnc_body *body,
+              struct bnc_body_err *err)
+{
+    memset(err, 0, sizeof(*err));
+    memset(body, 0, sizeof(*body));
+    if (bnc_body_read(req, in, BNC_BODY_MAX, required, raw, err) != 0)
+        return -1;
+    return bnc_body_parse(bnc_request_param(req, "CONTENT_TYPE"),
+                          raw->data != NULL ? raw->data : "", raw->len, body,
+                          err);
+}

@@ -130,12 +130,7 @@ bnc_jwt_api_body(struct bnc_runtime *rt, const struct bnc_request *req,
 {
     struct bnc_body_err err;
 
-    memset(&err, 0, sizeof(err));
-    memset(body, 0, sizeof(*body));
-    if (bnc_body_read(req, in, BNC_BODY_MAX, 1, raw, &err) != 0 ||
-        bnc_body_parse(bnc_request_param(req, "CONTENT_TYPE"),
-                       raw->data != NULL ? raw->data : "", raw->len, body,
-                       &err) != 0) {
+    if (bnc_body_load(req, in, 1, raw, body, &err) != 0) {
         bnc_jwt_api_reason(d, "body refused: %s", err.detail);
         bnc_jwt_api_fail(rt, resp, d, err.status, err.detail, err.code);
         return -1;

@@ -109,13 +109,8 @@ bnc_responder_body(const struct bnc_request *req, struct bnc_io *in,
                    struct bnc_response *resp, struct bnc_decision *d)
 {
     struct bnc_body_err err;
-    const char *ct = bnc_request_param(req, "CONTENT_TYPE");
 
-    memset(&err, 0, sizeof(err));
-    memset(body, 0, sizeof(*body));
-    if (bnc_body_read(req, in, BNC_BODY_MAX, required, raw, &err) != 0 ||
-        bnc_body_parse(ct, raw->data != NULL ? raw->data : "", raw->len, body,
-                       &err) != 0) {
+    if (bnc_body_load(req, in, required, raw, body, &err) != 0) {
         bnc_responder_error(resp, d, err.status, err.detail, err.code,
                             err.detail);
         return -1;
