@@ -349,6 +349,25 @@ test_token_huge_and_hostile_keys(void)
                       "HTTP_X_API_KEY=\x1b[31mred", 401, DRF_BADCHAR);
     bnc_t_expect_full(bnc_t_rt_bearer, "/", "192.0.2.7", NULL,
                       "HTTP_X_API_KEY=caf\xc3\xa9", 401, DRF_BADCHAR);
+    /* Two different X-API-Key copies (lighttpd maps X_API_Key to the same
+     * param): neither is read. Two equal copies are one key. */
+    {
+        struct bnc_decision d;
+        char *out = bnc_t_run(bnc_t_rt_bearer, "/", "192.0.2.7", NULL,
+                              "HTTP_X_API_KEY=" K_ALICE,
+                              "HTTP_X_API_KEY=" K_ALICE "x", &d);
+
+        CU_ASSERT_EQUAL(d.status, 400);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "duplicate_header"));
+        bnc_decision_cleanup(&d);
+        free(out);
+        out = bnc_t_run(bnc_t_rt_bearer, "/", "192.0.2.7", NULL,
+                        "HTTP_X_API_KEY=" K_ALICE, "HTTP_X_API_KEY=" K_ALICE,
+                        &d);
+        CU_ASSERT_NOT_EQUAL(d.status, 400);
+        bnc_decision_cleanup(&d);
+        free(out);
+    }
     bnc_t_expect("Token \r\n" K_ALICE, 200, NULL); /* split() eats CR LF */
     bnc_t_expect("Token " K_ALICE "\r\nX-Injected: 1", 401, DRF_SPACES);
     free(big);
