@@ -43,13 +43,28 @@ bnc_decide_rule_name(const struct bnc_rule *rule, char *buf, size_t n)
     return buf;
 }
 
+/* Schemes whose ALLOW is a secret verified cryptographically (a random
+ * key of 256 bits, a session id, a signed JWT): nothing a ban protects. */
+static int
+bnc_decide_unguessable(const struct bnc_scheme *scheme)
+{
+    return strcmp(scheme->name, "token") == 0 ||
+           strcmp(scheme->name, "jwt") == 0 ||
+           strcmp(scheme->name, "session") == 0;
+}
+
 /* The per-network throttle for credentials other than passwords (tokens,
- * session ids, JWTs, plugins; pwcheck throttles passwords itself, before
- * hashing): a banned network gets 429 for any credential, valid or not, so
- * the answer is no oracle; a wrong one (401) counts as a failure. Checked
- * after the scheme because these checks are cheap and a request without
- * credentials (DECLINED) must not pay the read. Returns the verdict to
- * use; res becomes the 429 when banned. */
+ * session ids, JWTs; pwcheck throttles passwords itself, before hashing).
+ * During a network's ban a failed credential gets 429 (not counted: it
+ * was refused, not a new guess), while a credential one of these schemes
+ * verified still works: it cannot be guessed, so letting it through tells
+ * a guesser nothing it could use, and a ban started by someone else on a
+ * shared network (NAT, office) must not lock out every API client and
+ * browser session there. Passwords stay banned (pwcheck answers 429
+ * before hashing, right or wrong). A wrong credential (401) counts as a
+ * failure. Checked after the scheme because these checks are cheap and a
+ * request without credentials (DECLINED) must not pay the read. Returns
+ * the verdict to use; res becomes the 429 when banned. */
 static enum bnc_verdict
 bnc_decide_throttle(struct bnc_runtime *rt, const struct bnc_request *req,
                     const struct bnc_scheme *scheme, enum bnc_verdict v,
@@ -63,6 +78,9 @@ bnc_decide_throttle(struct bnc_runtime *rt, const struct bnc_request *req,
      * guessed, so a network it names keeps its identity during a ban. */
     if (!c->enabled || res->throttle_done ||
         (v != BNC_ALLOW && v != BNC_DENY) || strcmp(scheme->name, "ip") == 0)
+        return v;
+    /* A verified secret needs no counter read at all. */
+    if (v == BNC_ALLOW && bnc_decide_unguessable(scheme))
         return v;
     if (bnc_throttle_check(c, rt->store,
                            req->client_ok ? &req->client_addr : NULL, NULL,
@@ -184,6 +202,7 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     struct bnc_rule_facts facts;
     struct bnc_rule_answer ans;
     char where[128];
+    size_t i;
 
     memset(d, 0, sizeof(*d));
     d->outcome = BNC_OUT_DENY; /* every early return denies */
@@ -193,6 +212,16 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
                  req->oversized, BNC_PARAM_MAX);
         bnc_decision_deny(d, 400, "Request header too large.",
                           "header_too_large");
+        return;
+    }
+    if (req->ambiguous != NULL) {
+        /* Two different copies ("X-Forwarded-For"/"X_Forwarded_For"-style
+         * spellings, or a repeated param): which one the server meant is
+         * unknown, so neither is read. */
+        snprintf(d->reason, sizeof(d->reason), "%s sent twice with "
+                 "different values", req->ambiguous);
+        bnc_decision_deny(d, 400, "Request header sent more than once.",
+                          "duplicate_header");
         return;
     }
     if (bnc_path_normalize(req->uri, path, sizeof(path), &why) != 0) {
@@ -242,6 +271,10 @@ bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,
     bnc_rules_answer(rt->conf->rules, server_rule, req->method, req->host,
                      path, &facts, &ans);
     rule = ans.rule;
+    d->rule = rule != server_rule ? rule : NULL;
+    for (i = 0; rule != NULL && i < rule->nreqs; i++)
+        if (rule->reqs[i].kind == BNC_REQ_NETWORK)
+            d->rule_network = 1;
     if (rule != NULL)
         bnc_decide_rule_name(rule, where, sizeof(where));
     else

@@ -17,6 +17,8 @@ struct bnc_response;
 
 enum bnc_outcome { BNC_OUT_ALLOW = 1, BNC_OUT_DENY, BNC_OUT_ERROR };
 
+struct bnc_rule;
+
 struct bnc_decision {
     enum bnc_outcome outcome;
     int status;                       /* 200, 401, 403, 400, 429, 500 ... */
@@ -31,6 +33,12 @@ struct bnc_decision {
     char challenge[400];              /* WWW-Authenticate made per request */
     char body_extra[512];             /* JSON members after "code" */
     unsigned retry_after;             /* 429: Retry-After seconds */
+    /* The rule bnc_decide used: a [rules] entry (borrowed from the config,
+     * valid while it is loaded), NULL for the server's BOUNCER_REQUIRE or
+     * the default policy. rule_network: the rule that decided, file or
+     * server, has a network: requirement (the /auth/metrics guard). */
+    const struct bnc_rule *rule;
+    int rule_network;
 };
 
 void bnc_decide(struct bnc_runtime *rt, const struct bnc_request *req,

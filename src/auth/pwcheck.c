@@ -17,14 +17,20 @@
 #include "store/store.h"
 #include "util/mem.h"
 
+/* Failures are padded to the slowest verification seen, at most this. */
+#define BNC_PWCHECK_PAD_MAX_NS 2000000000LL
+
 struct bnc_pwcheck {
     struct bnc_store *store;
     struct bnc_argon2_params argon2;
     int rehash;
     struct bnc_credcache *cache;
-    atomic_llong dummy_ns;       /* cost of the last dummy verification */
+    atomic_llong slow_ns;        /* slowest verification seen (capped) */
     const struct bnc_throttle_conf *throttle; /* borrowed; NULL = off */
 };
+
+static void bnc_pwcheck_dummy(struct bnc_pwcheck *b, const char *pw,
+                              size_t pwlen);
 
 struct bnc_pwcheck *
 bnc_pwcheck_new(struct bnc_store *store, const struct bnc_argon2_params *argon2,
@@ -36,7 +42,7 @@ bnc_pwcheck_new(struct bnc_store *store, const struct bnc_argon2_params *argon2,
     c->argon2 = *argon2;
     c->rehash = rehash;
     c->cache = bnc_credcache_new(cache_size, cache_ttl);
-    atomic_init(&c->dummy_ns, 0);
+    atomic_init(&c->slow_ns, 0);
     /* Measure the dummy once now, so failures are padded from the start. */
     if (store != NULL)
         bnc_pwcheck_dummy(c, "x", 1);
@@ -112,19 +118,50 @@ bnc_pwcheck_version(const struct bnc_user *u)
     return (uint64_t)u->id << 32 ^ u->rev;
 }
 
-/* A failed check costs at least what an unknown user costs (one dummy
- * Argon2id at the configured cost): otherwise a user whose imported legacy
- * hash is fast to check ({SHA}, apr1, cheap bcrypt) would show that the
- * name exists. */
+static long long
+bnc_pwcheck_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - start->tv_sec) * 1000000000LL +
+           (now.tv_nsec - start->tv_nsec);
+}
+
+/* Records how long a verification that began at start took: the running
+ * maximum (capped) is what failures are padded to. */
+static void
+bnc_pwcheck_observe(struct bnc_pwcheck *b, const struct timespec *start)
+{
+    long long spent = bnc_pwcheck_since(start);
+    long long seen = atomic_load(&b->slow_ns);
+
+    if (spent > BNC_PWCHECK_PAD_MAX_NS)
+        spent = BNC_PWCHECK_PAD_MAX_NS;
+    while (spent > seen &&
+           !atomic_compare_exchange_weak(&b->slow_ns, &seen, spent))
+        ;
+}
+
+/* A failed check (wrong password, unknown name, unusable hash) lasts as
+ * long as the slowest verification this process has seen, capped at
+ * BNC_PWCHECK_PAD_MAX_NS. Padding only up to the dummy's cost would leave
+ * two oracles: a user whose imported legacy hash is fast ({SHA}, apr1,
+ * cheap bcrypt) would answer faster than an unknown name, and one whose
+ * hash is slower than the configured Argon2id ($6$rounds=900000, bcrypt
+ * cost 12, pbkdf2 with 870,000 iterations) slower. With the running
+ * maximum, unknown and known-slow names converge as soon as one slow hash
+ * has been verified (the first probe of a slow name can still show, once
+ * per process). The cap bounds what one outlier (a stalled CPU) or a
+ * pathological stored hash costs every later failure. Successes are not
+ * padded. */
 static void
 bnc_pwcheck_pad(struct bnc_pwcheck *b, const struct timespec *start)
 {
-    struct timespec now, rest;
-    long long spent, want = atomic_load(&b->dummy_ns);
+    struct timespec rest;
+    long long spent = bnc_pwcheck_since(start),
+              want = atomic_load(&b->slow_ns);
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    spent = (long long)(now.tv_sec - start->tv_sec) * 1000000000LL +
-            (now.tv_nsec - start->tv_nsec);
     if (want <= spent)
         return;
     rest.tv_sec = (time_t)((want - spent) / 1000000000LL);
@@ -133,17 +170,16 @@ bnc_pwcheck_pad(struct bnc_pwcheck *b, const struct timespec *start)
         ;
 }
 
-/* Runs the dummy verification and remembers how long it took. */
-void
+/* Runs the dummy verification (an unknown user, an unusable hash) and
+ * records its cost. Only after the throttle's gate. */
+static void
 bnc_pwcheck_dummy(struct bnc_pwcheck *b, const char *pw, size_t pwlen)
 {
-    struct timespec t0, t1;
+    struct timespec t0;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bnc_password_dummy(&b->argon2, pw, pwlen);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    atomic_store(&b->dummy_ns, (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
-                                   (t1.tv_nsec - t0.tv_nsec));
+    bnc_pwcheck_observe(b, &t0);
 }
 
 enum bnc_verdict
@@ -181,7 +217,8 @@ bnc_pwcheck_throttled(struct bnc_pwcheck *b, const struct bnc_request *req,
 }
 
 /* A wrong password or unknown name: counted for the name and the network
- * (the same for both, so a ban tells nothing about which names exist). */
+ * (the same for both, so a ban tells nothing about which names exist).
+ * Never with a fingerprint: every password guess counts. */
 static enum bnc_verdict
 bnc_pwcheck_failed(struct bnc_pwcheck *b, const struct bnc_throttle_ticket *t,
                    struct bnc_result *res)
@@ -190,6 +227,21 @@ bnc_pwcheck_failed(struct bnc_pwcheck *b, const struct bnc_throttle_ticket *t,
         bnc_throttle_fail(b->throttle, b->store, t, (int64_t)time(NULL));
     return bnc_result_deny(res, 401, BNC_PWCHECK_WRONG,
                            "authentication_failed");
+}
+
+enum bnc_verdict
+bnc_pwcheck_refuse(struct bnc_pwcheck *b, const struct bnc_request *req,
+                   struct bnc_result *res, const char *why)
+{
+    struct bnc_throttle_ticket t;
+
+    /* The network's gate (no name: the name cannot be one), so a banned
+     * network gets its 429 here too. No hash and no padding: the answer
+     * depends on nothing stored, so its timing tells nothing. */
+    if (bnc_pwcheck_throttled(b, req, NULL, res, &t))
+        return BNC_DENY;
+    bnc_result_reason(res, "%s", why);
+    return bnc_pwcheck_failed(b, &t, res);
 }
 
 enum bnc_verdict
@@ -204,13 +256,21 @@ bnc_pwcheck_verify_user(struct bnc_pwcheck *b, const struct bnc_request *req,
     int rc, rehash = 0;
 
     memset(&u, 0, sizeof(u));
+    /* A name no user can have (empty, control characters, too long ...;
+     * the store refuses to hold one): the same 401 as a wrong password,
+     * without a lookup or a hash, and without the name going anywhere
+     * (throttle keys, logs). */
+    if (!bnc_user_name_valid(user, NULL))
+        return bnc_pwcheck_refuse(b, req, res, "invalid user name");
     if (bnc_pwcheck_throttled(b, req, user, res, &t))
         return BNC_DENY;
     clock_gettime(CLOCK_MONOTONIC, &start);
     rc = bnc_store_user_get(b->store, user, &u);
     if (rc == BNC_STORE_NOTFOUND) {
-        /* Unknown users cost a full verification: no timing oracle. */
+        /* Unknown users cost a full verification, padded like a wrong
+         * password: no timing oracle. */
         bnc_pwcheck_dummy(b, pw, pwlen);
+        bnc_pwcheck_pad(b, &start);
         bnc_result_reason(res, "unknown user");
         return bnc_pwcheck_failed(b, &t, res);
     }
@@ -222,9 +282,14 @@ bnc_pwcheck_verify_user(struct bnc_pwcheck *b, const struct bnc_request *req,
         pr = BNC_PW_MATCH;
         bnc_result_reason(res, "cached credential");
     } else {
+        struct timespec t0;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         pr = bnc_password_verify(u.hash ? u.hash : "", pw, pwlen, &b->argon2,
                                  &rehash);
-        if (pr == BNC_PW_BADHASH)
+        if (pr == BNC_PW_MATCH || pr == BNC_PW_MISMATCH)
+            bnc_pwcheck_observe(b, &t0);
+        else if (pr == BNC_PW_BADHASH)
             bnc_pwcheck_dummy(b, pw, pwlen);
         if (pr == BNC_PW_MATCH && !u.disabled)
             bnc_credcache_put(b->cache, u.name, pw, pwlen,

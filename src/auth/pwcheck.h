@@ -2,9 +2,10 @@
 /* Checking a user name and password against the store: shared by the Basic
  * scheme and the login endpoint, so both have the same cache, the same
  * re-hashing of legacy formats, the same brute-force throttle (checked
- * before any hash is computed) and the same defences against user
- * enumeration (a dummy Argon2id for unknown users, failures padded to its
- * cost, "disabled" told only to someone who knows the password). */
+ * before any hash is computed: every hash of a request is behind its gate)
+ * and the same defences against user enumeration (a dummy Argon2id for
+ * unknown users, failures padded to the slowest verification seen,
+ * "disabled" told only to someone who knows the password). */
 #ifndef BNC_AUTH_PWCHECK_H
 #define BNC_AUTH_PWCHECK_H
 
@@ -40,6 +41,8 @@ void bnc_pwcheck_set_throttle(struct bnc_pwcheck *c,
  * is throttled; req may be NULL only without a throttle). BNC_ALLOW:
  * res->id filled (auth_type "Basic"; callers change it) and, if u is not
  * NULL, *u gets the user record (caller cleans it with bnc_user_cleanup).
+ * A user name that bnc_user_name_valid() refuses is answered as by
+ * bnc_pwcheck_refuse() (same 401 as a wrong password, no lookup, no hash).
  * BNC_DENY: 401 with BNC_PWCHECK_WRONG or BNC_PWCHECK_INACTIVE, or 429
  * "throttled" with res->retry_after when the user name or the client's
  * network is banned (then no hash was computed, whatever the password);
@@ -54,8 +57,15 @@ enum bnc_verdict bnc_pwcheck_verify_user(struct bnc_pwcheck *c,
                                          const char *user, const char *pw,
                                          size_t pwlen, struct bnc_result *res,
                                          struct bnc_user *u);
-/* Spends the time of one verification (and records it), for credentials
- * rejected before any lookup. */
-void bnc_pwcheck_dummy(struct bnc_pwcheck *c, const char *pw, size_t pwlen);
+/* A password attempt refused before any lookup, for a reason that depends
+ * on nothing stored (an empty password where Apache asks; a user name no
+ * user can have is refused this way by bnc_pwcheck_verify itself): the
+ * network's throttle gate first (429 when banned), else BNC_DENY 401
+ * BNC_PWCHECK_WRONG, counted for the network like every password guess
+ * (no fingerprint, so repeating it is no way around the count). No hash
+ * is computed: no timing cover is needed. why goes to res->reason. */
+enum bnc_verdict bnc_pwcheck_refuse(struct bnc_pwcheck *c,
+                                    const struct bnc_request *req,
+                                    struct bnc_result *res, const char *why);
 
 #endif

@@ -1108,10 +1108,16 @@ bnc_path_normalize(const char *uri, char *out, size_t cap, const char **why)
      * drop it (".") or pop the previous one (".."). Decoding first means
      * "%2e%2e" is a ".." too, which is what the file system will see. */
     for (;;) {
-        size_t start = pos, seglen;
+        size_t start = pos, seglen, params = (size_t)-1;
 
         while (*p != '\0' && *p != '/' && *p != '?') {
             char c = *p;
+
+            /* A raw ';' starts path parameters ("/admin;x/" is /admin/ to
+             * Tomcat, Jetty and Spring, which cut them before decoding):
+             * remember where, to match rules without them. */
+            if (c == ';' && params == (size_t)-1)
+                params = pos;
 
             if (c == '#') {
                 reason = "fragment in request target";
@@ -1160,6 +1166,10 @@ bnc_path_normalize(const char *uri, char *out, size_t cap, const char **why)
              (seglen >= 3 && out[start + 1] == '.' && out[start + 2] == ';'))) {
             reason = "dot segment with path parameters";
             goto fail;
+        }
+        if (params != (size_t)-1) {
+            pos = params;
+            seglen = pos - start;
         }
         if (seglen == 1 && out[start] == '.') {
             pos = start;

@@ -148,8 +148,10 @@ void bnc_rules_answer(const struct bnc_rules *r,
                       const struct bnc_rule_facts *f,
                       struct bnc_rule_answer *a);
 
-/* Normalises the path of a REQUEST_URI: drops the query, percent-decodes,
- * collapses "//", resolves "." and "..". Refuses (returns -1 with a reason)
+/* Normalises the path of a REQUEST_URI: drops the query, drops path
+ * parameters (a raw ';' to the end of its segment: "/admin;x/a" and
+ * "/admin/;x/a" are "/admin/a", as Tomcat, Jetty and Spring serve them),
+ * percent-decodes, collapses "//", resolves "." and "..". Refuses (returns -1 with a reason)
  * NUL, encoded "/" (%2f), bad escapes, ".." above the root, a path not
  * starting with "/", or a result longer than cap-1. */
 int bnc_path_normalize(const char *uri, char *out, size_t cap,

@@ -92,6 +92,69 @@ bnc_rules_check_in(char *const *v, const char *name)
     return 0;
 }
 
+/* A rough strictness for the host-rule lint: 0 anyone, 1 any signed-in
+ * user (scheme:, https only narrow how), 2 someone in particular or from
+ * somewhere in particular. */
+static int
+bnc_rules_check_rank(const struct bnc_rule *r)
+{
+    int rank = 1, anon = 0;
+    size_t k;
+
+    for (k = 0; k < r->nreqs; k++)
+        switch (r->reqs[k].kind) {
+        case BNC_REQ_ANONYMOUS:
+            anon = 1;
+            break;
+        case BNC_REQ_USER:
+        case BNC_REQ_GROUP:
+        case BNC_REQ_SCOPE:
+        case BNC_REQ_NETWORK:
+            rank = 2;
+            break;
+        default:
+            break;
+        }
+    return anon && rank < 2 ? 0 : rank;
+}
+
+/* Host rules go by the client's Host header. A later rule for the same
+ * pattern on every host that asks for less is what a client gets by
+ * sending another Host, unless the server routes that name elsewhere. */
+static void
+bnc_rules_check_hosts(const struct bnc_conf *c, struct bnc_diag *d)
+{
+    const struct bnc_rules *r = c->rules;
+    size_t i, k;
+
+    if (r->n > 10000)
+        return; /* quadratic lint: not for generated files */
+    for (i = 0; i < r->n; i++) {
+        const struct bnc_rule *q = &r->v[i];
+
+        if (q->host != NULL || q->line == 0)
+            continue;
+        for (k = 0; k < i; k++) {
+            const struct bnc_rule *h = &r->v[k];
+
+            if (h->host == NULL || strcmp(h->pattern, q->pattern) != 0 ||
+                (h->methods != 0 && q->methods != 0 &&
+                 (h->methods & q->methods) == 0) ||
+                bnc_rules_check_rank(q) >= bnc_rules_check_rank(h))
+                continue;
+            bnc_diag_warn(d, c->file, q->line,
+                          "rule '%s' asks for less than the host rule at "
+                          "line %u ('%s'): a client chooses the Host "
+                          "header, so that rule holds only if the server "
+                          "sends no other name to this virtual host (give "
+                          "each virtual host its own config, or use "
+                          "BOUNCER_REQUIRE per virtual host)", q->text,
+                          h->line, h->text);
+            break;
+        }
+    }
+}
+
 size_t
 bnc_rules_lint(const struct bnc_conf *c, struct bnc_store *store,
                struct bnc_diag *d)
@@ -138,6 +201,14 @@ bnc_rules_lint(const struct bnc_conf *c, struct bnc_store *store,
                               "files)", rule->text,
                               rule->host != NULL ? rule->host : "",
                               rule->pattern);
+            /* "/pub" is a plain prefix: /publish/ and /pub.bak too. */
+            if (q->kind == BNC_REQ_ANONYMOUS && !rule->glob &&
+                rule->pattern[strlen(rule->pattern) - 1] != '/')
+                bnc_diag_warn(d, c->file, rule->line,
+                              "rule '%s': a prefix without a trailing '/' "
+                              "also opens every path that starts with it, "
+                              "such as %sx/ (write %s/ for a directory)",
+                              rule->text, rule->pattern, rule->pattern);
             for (m = 0; q->kind == BNC_REQ_SCHEME && q->names[m] != NULL;
                  m++) {
                 const char *name = q->names[m];
@@ -164,6 +235,7 @@ bnc_rules_lint(const struct bnc_conf *c, struct bnc_store *store,
                                   rule->text, q->names[m], q->names[m]);
         }
     }
+    bnc_rules_check_hosts(c, d);
     for (i = 0; i < groups.n; i++)
         free(groups.v[i]);
     free(groups.v);

@@ -741,12 +741,15 @@ bnc_session_lookup(const struct bnc_session_conf *c, struct bnc_store *st,
         v = bnc_result_deny(res, 401, BNC_SESSION_INACTIVE, BNC_CODE_FAILED);
         goto out;
     }
-    /* Password change, disable, "log out everywhere": older sessions are
-     * void; one older than the account belongs to an earlier namesake. */
-    if (s.created < usr.not_before || s.created < usr.created) {
+    /* Password change, disable, "log out everywhere": sessions started at
+     * or before it (whole seconds) are void; one older than the account
+     * belongs to an earlier namesake. */
+    if (bnc_user_stamp_voids(usr.not_before, s.created) ||
+        s.created < usr.created) {
         bnc_result_reason(res, "session %s started before %s of user %s",
-                          s.id, s.created < usr.not_before ? "not_before"
-                                                           : "the creation",
+                          s.id, bnc_user_stamp_voids(usr.not_before, s.created)
+                                    ? "not_before"
+                                    : "the creation",
                           usr.name);
         v = bnc_session_invalid(res);
         goto out;

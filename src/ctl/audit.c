@@ -28,6 +28,8 @@ static const struct {
     {"import htpasswd", 1}, {"import django", 1}, {"import bouncer", 1},
     {"export", 0},        {"db gc", 0},
     {"user logout-all", 1}, {"jwt revoke", 0},
+    /* Lifts brute-force bans: USER, or --network / --all below. */
+    {"ban clear", 1},
     {NULL, 0}
 };
 
@@ -95,6 +97,8 @@ bnc_ctl_dispatch_audit(struct bnc_ctl *ctx, const struct bnc_ctl_args *a,
         target = a->pos[0];
     if (target == NULL && strcmp(a->cmd, "db init") == 0 && ctx->conf != NULL)
         target = ctx->conf->store_path;
+    if (target == NULL && strcmp(a->cmd, "ban clear") == 0)
+        target = a->network != NULL ? a->network : a->all ? "--all" : NULL;
     bnc_buf_init(&users);
     if (strncmp(a->cmd, "group ", 6) == 0 && ctx->audit_detail[0] == '\0') {
         bnc_buf_puts(&users, "users=");

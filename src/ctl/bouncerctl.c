@@ -84,6 +84,7 @@ static const struct bnc_ctl_optdef bnc_ctl_optdefs[] = {
     {"--alg", BNC_CTL_O_ALG, 1},
     {"--kid", BNC_CTL_O_KID, 1},
     {"--tokens", BNC_CTL_O_TOKENS, 0},
+    {"--sync-disabled", BNC_CTL_O_SYNCDIS, 0},
     {NULL, 0, 0}
 };
 
@@ -204,12 +205,12 @@ static const struct bnc_ctl_verb bnc_ctl_import_verbs[] = {
      "import users from an Apache htpasswd file or htdbm database",
      1, 1, BNC_CTL_O_GROUP | BNC_CTL_O_PLAIN | BNC_CTL_O_DBM |
      BNC_CTL_O_DRYRUN, bnc_ctl_import_htpasswd},
-    {"django", "FILE.json [--dry-run]",
+    {"django", "FILE.json [--dry-run] [--sync-disabled]",
      "import users, groups and DRF tokens from manage.py dumpdata",
-     1, 1, BNC_CTL_O_DRYRUN, bnc_ctl_import_django},
-    {"bouncer", "FILE.json [--dry-run]",
+     1, 1, BNC_CTL_O_DRYRUN | BNC_CTL_O_SYNCDIS, bnc_ctl_import_django},
+    {"bouncer", "FILE.json [--dry-run] [--sync-disabled]",
      "import users from a bouncerctl export",
-     1, 1, BNC_CTL_O_DRYRUN, bnc_ctl_import_bouncer},
+     1, 1, BNC_CTL_O_DRYRUN | BNC_CTL_O_SYNCDIS, bnc_ctl_import_bouncer},
     {NULL, NULL, NULL, 0, 0, 0, NULL}
 };
 
@@ -696,6 +697,9 @@ bnc_ctl_parse_args(const struct bnc_ctl_noun *n, const struct bnc_ctl_verb *v,
             break;
         case BNC_CTL_O_PLAIN:
             a->allow_plain = 1;
+            break;
+        case BNC_CTL_O_SYNCDIS:
+            a->sync_disabled = 1;
             break;
         case BNC_CTL_O_DBM:
             a->dbm = 1;

@@ -31,9 +31,22 @@ struct bnc_ctl_import {
     const char *file;
     struct bnc_migrate_set set;
     struct bnc_ctl_progress pg;
-    size_t lines;          /* htpasswd: lines read */
+    size_t lines;          /* htpasswd: lines read (htdbm: records) */
     size_t added, updated, unchanged, kept, skipped;
     size_t tok_added, tok_unchanged, tok_skipped;
+    size_t locked;         /* htpasswd: locked lines, imported without a password */
+    size_t disabled_kept;  /* disabled in bouncer, active in the file: kept */
+    /* htpasswd: file order of each user in set (parallel to ms_users) and
+     * the names of skipped lines, so a later line for a skipped name is
+     * not imported (Apache reads only the first line for a name). */
+    size_t *order;
+    size_t norder, caporder;
+    struct bnc_ctl_import_gone {
+        char *name;
+        size_t order;
+        char where[64];
+    } *gone;
+    size_t ngone;
 };
 
 /* ---- messages --------------------------------------------------------------- */
@@ -77,7 +90,8 @@ bnc_ctl_import_skip(struct bnc_ctl_import *im, const char *where,
 
 struct bnc_ctl_import_key {
     const char *name;
-    size_t index;
+    size_t order;  /* file order */
+    size_t index;  /* < ms_nusers: a user; else im->gone[index - ms_nusers] */
 };
 
 static int
@@ -88,38 +102,56 @@ bnc_ctl_import_key_cmp(const void *a, const void *b)
 
     if (c != 0)
         return c;
-    return x->index < y->index ? -1 : x->index > y->index;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* A name twice in one file: the first one counts, as in Apache (mod_authn_
- * file stops at the first match) and in any sane reading of a dump. */
+ * file stops at the first match) and in any sane reading of a dump. That
+ * holds when the first line was skipped too: Apache would not have let the
+ * name in with a later line, so neither does the import. */
 static void
 bnc_ctl_import_dedupe(struct bnc_ctl_import *im)
 {
     struct bnc_migrate_set *set = &im->set;
     struct bnc_ctl_import_key *k;
     unsigned char *drop;
-    size_t i, j, n = set->ms_nusers;
+    size_t i, j, first, n = set->ms_nusers, total = n + im->ngone;
 
-    if (n < 2)
+    if (total < 2 || n == 0)
         return;
-    k = bnc_calloc(n, sizeof(*k));
+    k = bnc_calloc(total, sizeof(*k));
     drop = bnc_calloc(n, 1);
     for (i = 0; i < n; i++) {
         k[i].name = set->ms_users[i].up_user.name;
+        k[i].order = im->order != NULL && i < im->norder ? im->order[i] : i;
         k[i].index = i;
     }
-    qsort(k, n, sizeof(*k), bnc_ctl_import_key_cmp);
-    for (i = 1; i < n; i++)
-        if (strcmp(k[i].name, k[i - 1].name) == 0) {
-            for (j = i - 1; drop[k[j].index]; j--)
-                ; /* the first of the run */
-            drop[k[i].index] = 1;
+    for (j = 0; j < im->ngone; j++) {
+        k[n + j].name = im->gone[j].name;
+        k[n + j].order = im->gone[j].order;
+        k[n + j].index = n + j;
+    }
+    qsort(k, total, sizeof(*k), bnc_ctl_import_key_cmp);
+    for (first = 0, i = 1; i < total; i++) {
+        if (strcmp(k[i].name, k[first].name) != 0) {
+            first = i;
+            continue;
+        }
+        if (k[i].index >= n)
+            continue; /* a later skipped line: already reported */
+        drop[k[i].index] = 1;
+        if (k[first].index < n)
             bnc_ctl_import_skip(im, set->ms_where[k[i].index],
                                 "user '%s' already appeared at %s; the "
                                 "first one counts", k[i].name,
-                                set->ms_where[k[j].index]);
-        }
+                                set->ms_where[k[first].index]);
+        else
+            bnc_ctl_import_skip(im, set->ms_where[k[i].index],
+                                "user '%s' already appeared at %s, which "
+                                "was skipped; the first line counts, as in "
+                                "Apache", k[i].name,
+                                im->gone[k[first].index - n].where);
+    }
     for (i = j = 0; i < n; i++) {
         if (drop[i]) {
             bnc_user_cleanup(&set->ms_users[i].up_user);
@@ -156,6 +188,9 @@ bnc_ctl_import_users(struct bnc_ctl_import *im)
     size_t off, k, i, done;
     int src;
 
+    if (im->args->sync_disabled)
+        for (i = 0; i < set->ms_nusers; i++)
+            set->ms_users[i].up_fields |= BNC_USER_PUT_DISABLED_SYNC;
     bnc_ctl_progress_start(&im->pg, "importing users", set->ms_nusers);
     for (off = 0; off < set->ms_nusers; off += k) {
         k = set->ms_nusers - off < BNC_CTL_IMPORT_BATCH
@@ -178,6 +213,15 @@ bnc_ctl_import_users(struct bnc_ctl_import *im)
                 im->unchanged++;
             if (p->up_hash_kept)
                 im->kept++;
+            if (p->up_disabled_kept) {
+                char msg[160];
+
+                snprintf(msg, sizeof(msg), "user '%s' is disabled in "
+                         "bouncer and active in the file: kept disabled "
+                         "(--sync-disabled enables it)", p->up_user.name);
+                bnc_ctl_import_report(im, set->ms_where[i], 0, msg);
+                im->disabled_kept++;
+            }
             if (p->up_id_taken) {
                 char msg[160];
 
@@ -296,6 +340,14 @@ bnc_ctl_import_finish(struct bnc_ctl_import *im, const char *kind)
                 "changed in bouncer (or re-hashed at login) since the "
                 "same hash was imported\n",
                 im->kept, im->kept == 1 ? "" : "s");
+    if (im->disabled_kept > 0)
+        fprintf(stderr, "bouncerctl: kept %zu user%s disabled that the file "
+                "has active (named above; --sync-disabled enables them)\n",
+                im->disabled_kept, im->disabled_kept == 1 ? "" : "s");
+    if (im->locked > 0)
+        fprintf(stderr, "bouncerctl: %zu user%s locked in the file (!, *, "
+                "x): imported with no password\n", im->locked,
+                im->locked == 1 ? "" : "s");
     if (im->set.ms_ignored > 0)
         fprintf(stderr, "bouncerctl: ignored %zu records of other models\n",
                 im->set.ms_ignored);
@@ -381,6 +433,15 @@ bnc_ctl_import_ht_take(struct bnc_ctl_import *im, struct bnc_migrate_ht *h,
     unsigned fields = BNC_USER_PUT_HASH;
 
     memset(&u, 0, sizeof(u));
+    if (h->locked) {
+        char msg[160];
+
+        snprintf(msg, sizeof(msg), "user '%s' is locked in the file: "
+                 "imported with no password (password logins refused)",
+                 h->name);
+        bnc_ctl_import_report(im, where, 0, msg);
+        im->locked++;
+    }
     u.name = h->name;
     h->name = NULL;
     u.groups = bnc_ctl_import_groups(im->args, h->groups);
@@ -395,8 +456,40 @@ bnc_ctl_import_ht_take(struct bnc_ctl_import *im, struct bnc_migrate_ht *h,
         u.hash = h->hash;
         h->hash = NULL;
     }
+    if (im->norder == im->caporder) {
+        im->caporder = im->caporder ? 2 * im->caporder : 64;
+        im->order = bnc_realloc(im->order, im->caporder * sizeof(*im->order));
+    }
+    im->order[im->norder++] = im->lines;
     (void)bnc_migrate_set_add_user(&im->set, &u, fields, where);
     return 0;
+}
+
+/* The name of a skipped htpasswd line (what mod_authn_file would compare:
+ * the bytes before the first ':' after leading white space), remembered so
+ * that a later line for it is skipped too. Nothing else of the line is
+ * kept: it may hold a password. */
+static void
+bnc_ctl_import_gone(struct bnc_ctl_import *im, const char *line, size_t len,
+                    const char *where)
+{
+    const char *colon;
+
+    while (len > 0 && (*line == ' ' || *line == '\t' || *line == '\r' ||
+                       *line == '\n' || *line == '\v' || *line == '\f')) {
+        line++;
+        len--;
+    }
+    colon = memchr(line, ':', len);
+    if (colon == NULL || colon == line ||
+        memchr(line, '\0', (size_t)(colon - line)) != NULL)
+        return;
+    im->gone = bnc_realloc(im->gone, (im->ngone + 1) * sizeof(*im->gone));
+    im->gone[im->ngone].name = bnc_strndup(line, (size_t)(colon - line));
+    im->gone[im->ngone].order = im->lines;
+    bnc_strlcpy(im->gone[im->ngone].where, where,
+                sizeof(im->gone[0].where));
+    im->ngone++;
 }
 
 static int
@@ -415,11 +508,13 @@ bnc_ctl_import_htpasswd_text(struct bnc_ctl_import *im, FILE *f)
         bnc_err_clear(&err);
         r = bnc_migrate_htpasswd_line(line, (size_t)len,
                                       im->args->allow_plain, &h, &err);
-        bnc_memzero(line, (size_t)len);
         if (r < 0) {
+            bnc_ctl_import_gone(im, line, (size_t)len, where);
+            bnc_memzero(line, (size_t)len);
             bnc_ctl_import_skip(im, where, "%s", err.msg);
             continue;
         }
+        bnc_memzero(line, (size_t)len);
         if (r == 0)
             continue;
         rc = bnc_ctl_import_ht_take(im, &h, where);
@@ -455,6 +550,7 @@ bnc_ctl_import_dbm_rec(const void *key, size_t klen, const void *val,
     size_t show = klen < 40 ? klen : 40;
 
     d->n++;
+    d->im->lines = d->n;
     memcpy(kbuf, key, show);
     kbuf[show] = '\0';
     bnc_buf_init(&vis);
@@ -527,6 +623,10 @@ out:
     if (f != NULL)
         fclose(f);
     bnc_migrate_set_cleanup(&im.set);
+    for (i = 0; i < im.ngone; i++)
+        free(im.gone[i].name);
+    free(im.gone);
+    free(im.order);
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* bouncerctl user and group commands: add, passwd, del, list, show,
  * disable, enable; group membership edits. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,26 @@ static int64_t
 bnc_ctl_now(void)
 {
     return (int64_t)time(NULL);
+}
+
+/* Returns once time(NULL) has passed the second stamp. time() is what
+ * bouncer stamps credentials with, and on Linux it may lag the precise
+ * clock by a tick, so it is polled rather than computed. */
+static void
+bnc_ctl_after_second(int64_t stamp)
+{
+    struct timespec now, rest;
+
+    while (bnc_ctl_now() <= stamp) {
+        clock_gettime(CLOCK_REALTIME, &now);
+        rest.tv_sec = 0;
+        rest.tv_nsec = (int64_t)now.tv_sec <= stamp ? 1000000000L - now.tv_nsec
+                                                 : 1000000L;
+        if (rest.tv_nsec < 1000000L)
+            rest.tv_nsec = 1000000L;
+        while (nanosleep(&rest, &rest) != 0 && errno == EINTR)
+            ;
+    }
 }
 
 static const char *
@@ -318,7 +339,7 @@ bnc_ctl_edit_enable(struct bnc_user *u, void *arg)
 }
 
 /* Log out everywhere: sessions and JWTs (access and refresh) issued
- * before now die at their next use; API tokens only when asked, since
+ * up to now die at their next use; API tokens only when asked, since
  * DRF tokens are meant to outlive a login. */
 static int
 bnc_ctl_edit_logout_all(struct bnc_user *u, void *arg)
@@ -330,6 +351,48 @@ bnc_ctl_edit_logout_all(struct bnc_user *u, void *arg)
         u->tokens_not_before = e->now;
     e->changed = 1;
     return 0;
+}
+
+/* Moves the stamps set above forward to e->now (see bnc_ctl_settle). */
+static int
+bnc_ctl_edit_restamp(struct bnc_user *u, void *arg)
+{
+    struct bnc_ctl_edit *e = arg;
+
+    if (u->not_before < e->now)
+        u->not_before = e->now;
+    if (e->tokens && u->tokens_not_before < e->now)
+        u->tokens_not_before = e->now;
+    return 0;
+}
+
+/* not_before and tokens_not_before are whole seconds, and a credential
+ * issued in the stamped second is void (bnc_user_stamp_voids). For
+ * "issued before the command = void, issued after it returned = valid" to
+ * hold exactly:
+ *  - the stamp must be the second the change was committed in, not the
+ *    one before: when the second turned between the stamp and the commit,
+ *    the stamp is moved forward (a concurrent login may have read the
+ *    user in the new second);
+ *  - the command returns only once that second is over, so a credential
+ *    issued after it returned has a later second.
+ * At most a second of waiting, only for the commands that set a stamp.
+ * BNC_STORE_OK or the store's code of a failed re-stamp. */
+static int
+bnc_ctl_settle(struct bnc_ctl *ctx, const char *name, struct bnc_ctl_edit *e)
+{
+    int64_t now;
+    int src;
+
+    while ((now = bnc_ctl_now()) > e->now) {
+        e->now = now;
+        src = bnc_store_user_modify(ctx->store, name, bnc_ctl_edit_restamp, e,
+                                    BNC_STORE_SYNC);
+        if (src != BNC_STORE_OK)
+            return src;
+    }
+    bnc_ctl_after_second(e->now);
+    return BNC_STORE_OK;
 }
 
 static int
@@ -404,6 +467,8 @@ bnc_ctl_user_passwd(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     e.now = bnc_ctl_now();
     src = bnc_store_user_modify(ctx->store, name, bnc_ctl_edit_passwd, &e,
                                 BNC_STORE_SYNC);
+    if (src == BNC_STORE_OK)
+        src = bnc_ctl_settle(ctx, name, &e);
     if (src != BNC_STORE_OK) {
         rc = bnc_ctl_store_failed(src, "change the password of", name);
         goto out;
@@ -431,6 +496,10 @@ bnc_ctl_user_del(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     src = bnc_store_user_del(ctx->store, name);
     if (src != BNC_STORE_OK)
         return bnc_ctl_store_failed(src, "delete", name);
+    /* A user added again under this name after we return is created in a
+     * later second than every credential of this one, which makes them
+     * void (issued before the account). */
+    bnc_ctl_after_second(bnc_ctl_now());
     bnc_buf_init(&vis);
     printf("user %s deleted\n", bnc_ctl_vis(&vis, name));
     bnc_buf_cleanup(&vis);
@@ -456,6 +525,8 @@ bnc_ctl_user_toggle(struct bnc_ctl *ctx, const struct bnc_ctl_args *a,
                                 disable ? bnc_ctl_edit_disable
                                         : bnc_ctl_edit_enable,
                                 &e, BNC_STORE_SYNC);
+    if (src == BNC_STORE_OK && disable && e.changed)
+        src = bnc_ctl_settle(ctx, name, &e);
     if (src != BNC_STORE_OK)
         return bnc_ctl_store_failed(src, disable ? "disable" : "enable",
                                     name);
@@ -498,6 +569,8 @@ bnc_ctl_user_logout_all(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
                 sizeof(ctx->audit_detail));
     src = bnc_store_user_modify(ctx->store, name, bnc_ctl_edit_logout_all, &e,
                                 BNC_STORE_SYNC);
+    if (src == BNC_STORE_OK)
+        src = bnc_ctl_settle(ctx, name, &e);
     if (src != BNC_STORE_OK)
         return bnc_ctl_store_failed(src, "log out", name);
     bnc_buf_init(&vis);

@@ -57,7 +57,8 @@ enum bnc_ctl_optbit {
     BNC_CTL_O_OUTPUT = 1u << 25,    /* --output FILE (export, jwt keygen) */
     BNC_CTL_O_ALG = 1u << 26,       /* --alg ES256 (jwt) */
     BNC_CTL_O_KID = 1u << 27,       /* --kid K (jwt keygen) */
-    BNC_CTL_O_TOKENS = 1u << 28     /* --tokens (user logout-all) */
+    BNC_CTL_O_TOKENS = 1u << 28,    /* --tokens (user logout-all) */
+    BNC_CTL_O_SYNCDIS = 1u << 29    /* --sync-disabled (import django|bouncer) */
 };
 
 /* One parsed command line after NOUN VERB. Strings are borrowed from argv. */
@@ -96,6 +97,7 @@ struct bnc_ctl_args {
     /* import / export */
     int dry_run;
     int allow_plain;
+    int sync_disabled;      /* --sync-disabled: the source may enable a user */
     int dbm;
     const char *output;     /* --output (export, jwt keygen) */
     /* jwt */

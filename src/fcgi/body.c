@@ -463,3 +463,38 @@ bnc_body_cleanup(struct bnc_body *b)
     free(b->fields);
     memset(b, 0, sizeof(*b));
 }
+
+const char *
+bnc_body_field_problem(const struct bnc_body *body, const char *name,
+                       size_t maxlen, const struct bnc_body_field **f)
+{
+    int rc = bnc_body_get(body, name, f);
+
+    if (rc < 0)
+        return "This field was given more than once.";
+    if (rc == 0)
+        return "This field is required.";
+    if ((*f)->kind == BNC_BODY_NULL)
+        return "This field may not be null.";
+    if ((*f)->kind != BNC_BODY_STRING)
+        return "Not a valid string.";
+    if ((*f)->vlen == 0)
+        return "This field may not be blank.";
+    if (maxlen > 0 && (*f)->vlen > maxlen)
+        return "Ensure this field has no more than 150 characters.";
+    return NULL;
+}
+
+int
+bnc_body_load(const struct bnc_request *req, struct bnc_io *in, int required,
+              struct bnc_buf *raw, struct bnc_body *body,
+              struct bnc_body_err *err)
+{
+    memset(err, 0, sizeof(*err));
+    memset(body, 0, sizeof(*body));
+    if (bnc_body_read(req, in, BNC_BODY_MAX, required, raw, err) != 0)
+        return -1;
+    return bnc_body_parse(bnc_request_param(req, "CONTENT_TYPE"),
+                          raw->data != NULL ? raw->data : "", raw->len, body,
+                          err);
+}

@@ -79,6 +79,18 @@ int bnc_body_parse_query(const char *query, struct bnc_body *b,
  * a proxy or application saw is anyone's guess). */
 int bnc_body_get(const struct bnc_body *b, const char *name,
                  const struct bnc_body_field **f);
+/* The message DRF's CharField gives for field name ("This field is
+ * required.", "This field may not be blank." ...), or NULL when it holds a
+ * usable string (*f then points at it). maxlen 0 = no limit; the only
+ * limit used is Django's username length, which the message names. */
+/* bnc_body_read + bnc_body_parse with the request's Content-Type: the body
+ * of an API request in one call. body is zeroed first; 0, or -1 with err. */
+int bnc_body_load(const struct bnc_request *req, struct bnc_io *in,
+                  int required, struct bnc_buf *raw, struct bnc_body *body,
+                  struct bnc_body_err *err);
+const char *bnc_body_field_problem(const struct bnc_body *body,
+                                   const char *name, size_t maxlen,
+                                   const struct bnc_body_field **f);
 
 /* Frees the fields (values wiped: they may be passwords). NULL-safe. */
 void bnc_body_cleanup(struct bnc_body *b);

@@ -18,6 +18,7 @@
  * These are API endpoints authenticated by what the body carries, never by
  * a cookie, so there is no CSRF to defend against here. Bodies are read
  * with the Responder's hard limit. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,40 +130,12 @@ bnc_jwt_api_body(struct bnc_runtime *rt, const struct bnc_request *req,
 {
     struct bnc_body_err err;
 
-    memset(&err, 0, sizeof(err));
-    memset(body, 0, sizeof(*body));
-    if (bnc_body_read(req, in, BNC_BODY_MAX, 1, raw, &err) != 0 ||
-        bnc_body_parse(bnc_request_param(req, "CONTENT_TYPE"),
-                       raw->data != NULL ? raw->data : "", raw->len, body,
-                       &err) != 0) {
+    if (bnc_body_load(req, in, 1, raw, body, &err) != 0) {
         bnc_jwt_api_reason(d, "body refused: %s", err.detail);
         bnc_jwt_api_fail(rt, resp, d, err.status, err.detail, err.code);
         return -1;
     }
     return 0;
-}
-
-/* DRF CharField's message for field name, or NULL when it holds a usable
- * string (*f then points at it). maxlen 0 = no limit. */
-static const char *
-bnc_jwt_api_field(const struct bnc_body *body, const char *name,
-                  size_t maxlen, const struct bnc_body_field **f)
-{
-    int rc = bnc_body_get(body, name, f);
-
-    if (rc < 0)
-        return "This field was given more than once.";
-    if (rc == 0)
-        return "This field is required.";
-    if ((*f)->kind == BNC_BODY_NULL)
-        return "This field may not be null.";
-    if ((*f)->kind != BNC_BODY_STRING)
-        return "Not a valid string.";
-    if ((*f)->vlen == 0)
-        return "This field may not be blank.";
-    if (maxlen > 0 && (*f)->vlen > maxlen)
-        return "Ensure this field has no more than 150 characters.";
-    return NULL;
 }
 
 /* 400 {"a": ["..."], "b": ["..."]} for the fields that have a problem
@@ -205,7 +178,7 @@ bnc_jwt_api_token_field(struct bnc_runtime *rt, const struct bnc_request *req,
 
     if (bnc_jwt_api_body(rt, req, in, raw, body, resp, d) != 0)
         return NULL;
-    problem = bnc_jwt_api_field(body, name, 0, &f);
+    problem = bnc_body_field_problem(body, name, 0, &f);
     if (problem != NULL) {
         bnc_jwt_api_invalid(resp, d, &name, &problem, 1);
         return NULL;
@@ -328,12 +301,25 @@ bnc_jwt_api_tok_cleanup(struct bnc_jwt_api_tok *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* A time claim as whole seconds: an integer, or a real rounded down as
+ * bnc_jwt_verify reads it (PyJWT accepts 1.7e9). 0 when absent or not a
+ * number in range. */
 static int64_t
 bnc_jwt_api_int(json_t *p, const char *name)
 {
     json_t *v = json_object_get(p, name);
+    double d;
+    int64_t i;
 
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+    if (json_is_integer(v))
+        return (int64_t)json_integer_value(v);
+    if (!json_is_real(v))
+        return 0;
+    d = json_real_value(v);
+    if (!isfinite(d) || d >= 9.2e18 || d <= -9.2e18)
+        return 0;
+    i = (int64_t)d;
+    return (double)i > d ? i - 1 : i;
 }
 
 /* Signature and claims (type "refresh", or any when type is NULL). 0, or
@@ -465,10 +451,10 @@ bnc_jwt_api_user(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
         return -1;
     }
     /* Log out everywhere (a password change, disable, logout-all) voids
-     * what was issued before it; what predates the account belongs to an
-     * earlier user. */
-    if (since < u->not_before || t->iat < u->not_before ||
-        since < u->created) {
+     * what was issued at or before it (whole seconds); what predates the
+     * account belongs to an earlier user. */
+    if (bnc_user_stamp_voids(u->not_before, since) ||
+        bnc_user_stamp_voids(u->not_before, t->iat) || since < u->created) {
         bnc_jwt_api_reason(d, "token of user %s issued before its %s", u->name,
                            since < u->created ? "creation" : "not_before");
         bnc_jwt_api_fail(rt, resp, d, 401, BNC_JWT_API_LOGGED_OUT,
@@ -524,14 +510,21 @@ bnc_jwt_api_family(struct bnc_runtime *rt, const struct bnc_jwt_api_tok *t,
     return 0;
 }
 
-/* The refresh token that rotated out (or its whole family, on reuse)
- * must also fail at /auth/token/verify: deny its jti until it expires. */
-static void
-bnc_jwt_api_deny(struct bnc_runtime *rt, const struct bnc_jwt_api_tok *t)
+/* Denies t's jti for as long as the token can be presented: verify
+ * accepts it until exp plus the leeway, so the entry (which gc drops
+ * after its time) lives that long; without a usable exp (cannot happen
+ * after verify, which requires one), a day. Used for the refresh token
+ * that rotated out (or its whole family, on reuse), which must also fail
+ * at /auth/token/verify, and by /auth/token/revoke. */
+static int
+bnc_jwt_api_deny(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
+                 const struct bnc_jwt_api_tok *t)
 {
-    (void)bnc_store_jwt_deny(rt->store, t->jti,
-                             t->exp > 0 ? t->exp : (int64_t)time(NULL) + 86400,
-                             BNC_STORE_NOSYNC);
+    int64_t until = t->exp > 0 ? t->exp : (int64_t)time(NULL) + 86400;
+
+    if (jc->leeway > 0)
+        until += jc->leeway;
+    return bnc_store_jwt_deny(rt->store, t->jti, until, BNC_STORE_NOSYNC);
 }
 
 /* ---- POST /auth/token ----------------------------------------------------- */
@@ -578,8 +571,9 @@ bnc_jwt_api_obtain(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
     memset(&u, 0, sizeof(u));
     if (bnc_jwt_api_body(rt, req, in, &raw, &body, resp, d) != 0)
         goto out;
-    problems[0] = bnc_jwt_api_field(&body, "username", BNC_USER_NAME_MAX, &fu);
-    problems[1] = bnc_jwt_api_field(&body, "password", 0, &fp);
+    problems[0] = bnc_body_field_problem(&body, "username",
+                                         BNC_USER_NAME_MAX, &fu);
+    problems[1] = bnc_body_field_problem(&body, "password", 0, &fp);
     if (problems[0] != NULL || problems[1] != NULL) {
         bnc_jwt_api_invalid(resp, d, names, problems, 2);
         goto out;
@@ -755,7 +749,7 @@ bnc_jwt_api_refresh(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
     }
     if (state != BNC_JWT_FAMILY_CURRENT) {
         if (state == BNC_JWT_FAMILY_REUSED)
-            bnc_jwt_api_deny(rt, &t);
+            (void)bnc_jwt_api_deny(rt, jc, &t);
         bnc_jwt_api_reason(d, "refresh token %s: %s", t.jti,
                            state == BNC_JWT_FAMILY_REUSED
                                ? "reused after rotation: family revoked"
@@ -771,7 +765,7 @@ bnc_jwt_api_refresh(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
     }
     /* simplejwt's BLACKLIST_AFTER_ROTATION. */
     if (jc->rotate_refresh)
-        bnc_jwt_api_deny(rt, &t);
+        (void)bnc_jwt_api_deny(rt, jc, &t);
     d->authenticated = 1;
     bnc_identity_set(&d->id.cred_id, ajti);
     d->id.expires = now + jc->access_lifetime;
@@ -883,7 +877,7 @@ bnc_jwt_api_revoke(struct bnc_runtime *rt, const struct bnc_jwt_conf *jc,
     f = bnc_jwt_api_token_field(rt, req, in, "refresh", &raw, &body, resp, d);
     if (f == NULL || bnc_jwt_api_check(rt, jc, f, "refresh", &t, resp, d) != 0)
         goto out;
-    rc = bnc_store_jwt_deny(rt->store, t.jti, t.exp, BNC_STORE_NOSYNC);
+    rc = bnc_jwt_api_deny(rt, jc, &t);
     if (rc == BNC_STORE_OK && t.fam != NULL && *t.fam != '\0' &&
         strlen(t.fam) <= BNC_JWT_FAMILY_ID_MAX) {
         rc = bnc_store_jwt_family_revoke(rt->store, t.fam, BNC_STORE_NOSYNC);

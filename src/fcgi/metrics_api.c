@@ -12,21 +12,6 @@
 #include "metrics/metrics.h"
 #include "runtime.h"
 
-/* 1 when the rule that let an anonymous caller in names networks. */
-static int
-bnc_metrics_api_network_rule(const struct bnc_runtime *rt,
-                             const struct bnc_request *req, const char *path)
-{
-    const struct bnc_rule *rule = bnc_rules_match(rt->conf->rules,
-                                                  req->method, path);
-    size_t i;
-
-    for (i = 0; rule != NULL && i < rule->nreqs; i++)
-        if (rule->reqs[i].kind == BNC_REQ_NETWORK)
-            return 1;
-    return 0;
-}
-
 void
 bnc_metrics_api_handle(struct bnc_runtime *rt, const struct bnc_request *req,
                        const char *path, struct bnc_response *resp,
@@ -41,8 +26,11 @@ bnc_metrics_api_handle(struct bnc_runtime *rt, const struct bnc_request *req,
         return;
     }
     bnc_decide(rt, req, d);
+    /* Anonymous only through the rule bnc_decide itself used (host rules
+     * and BOUNCER_REQUIRE included), and only when it names networks. */
+    (void)path;
     if (d->outcome == BNC_OUT_ALLOW && !d->authenticated &&
-        !bnc_metrics_api_network_rule(rt, req, path)) {
+        !d->rule_network) {
         d->outcome = BNC_OUT_DENY;
         d->status = 401;
         d->detail = "Authentication credentials were not provided.";

@@ -21,6 +21,30 @@ bnc_request_find(char **envp, const char *name)
     return NULL;
 }
 
+/* Like bnc_request_find, but NULL with *ambiguous = 1 when NAME comes more
+ * than once with different values. lighttpd maps both "X-Forwarded-For"
+ * and "X_Forwarded_For" to HTTP_X_FORWARDED_FOR and sends both copies in
+ * arrival order, so a client's copy can come before the proxy's: for
+ * proxy-set and credential params no copy can be believed. Equal copies
+ * (mod_fcgid may pass a header twice) say one thing and are fine. */
+static const char *
+bnc_request_find_unique(char **envp, const char *name, int *ambiguous)
+{
+    const char *first = bnc_request_find(envp, name);
+    size_t n = strlen(name);
+
+    *ambiguous = 0;
+    if (first == NULL)
+        return NULL;
+    for (; *envp != NULL; envp++)
+        if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=' &&
+            strcmp(*envp + n + 1, first) != 0) {
+            *ambiguous = 1;
+            return NULL;
+        }
+    return first;
+}
+
 const char *
 bnc_request_param(const struct bnc_request *r, const char *name)
 {
@@ -39,13 +63,20 @@ bnc_request_get(const struct bnc_request *r, const char *name)
     return v != NULL ? v : "";
 }
 
-/* Like bnc_request_get, but remembers an oversized value: a credential we
- * cannot read must not look like "no credential" (that would be anonymous). */
+/* Like bnc_request_get, but remembers an oversized or ambiguous value: a
+ * credential we cannot read must not look like "no credential" (that would
+ * be anonymous). */
 static const char *
 bnc_request_get_cred(struct bnc_request *r, const char *name)
 {
-    const char *v = bnc_request_find(r->envp, name);
+    int ambiguous;
+    const char *v = bnc_request_find_unique(r->envp, name, &ambiguous);
 
+    if (ambiguous) {
+        if (r->ambiguous == NULL)
+            r->ambiguous = name;
+        return "";
+    }
     if (v != NULL && strnlen(v, BNC_PARAM_MAX + 1) > BNC_PARAM_MAX) {
         if (r->oversized == NULL)
             r->oversized = name;
@@ -138,10 +169,13 @@ bnc_request_parse_hop(const char *item, size_t len, struct bnc_addr *a,
 static void
 bnc_request_forwarded_proto(struct bnc_request *r)
 {
-    const char *v = bnc_request_param(r, "HTTP_X_FORWARDED_PROTO"), *p;
-    int all = 1, any = 0;
+    const char *v, *p;
+    int all = 1, any = 0, ambiguous;
 
-    if (v == NULL || r->https)
+    v = bnc_request_find_unique(r->envp, "HTTP_X_FORWARDED_PROTO", &ambiguous);
+    if (ambiguous || v == NULL || r->https)
+        return; /* two different copies: one is the client's, stay http */
+    if (strnlen(v, BNC_PARAM_MAX + 1) > BNC_PARAM_MAX)
         return;
     for (p = v; *p != '\0';) {
         size_t len;
@@ -164,6 +198,7 @@ bnc_request_resolve_client(struct bnc_request *r,
                            const struct bnc_cidr *proxies, size_t n)
 {
     const char *xff, *p;
+    int ambiguous;
 
     if (n == 0 || !r->client_ok ||
         !bnc_cidr_match_any(proxies, n, &r->client_addr))
@@ -171,8 +206,10 @@ bnc_request_resolve_client(struct bnc_request *r,
     bnc_request_forwarded_proto(r);
     if (bnc_request_find(r->envp, "HTTP_X_FORWARDED_FOR") == NULL)
         return; /* no header: the proxy itself asks (health checks) */
-    xff = bnc_request_param(r, "HTTP_X_FORWARDED_FOR");
-    if (xff == NULL || *xff == '\0')
+    xff = bnc_request_find_unique(r->envp, "HTTP_X_FORWARDED_FOR", &ambiguous);
+    if (ambiguous)
+        goto unknown; /* "X_Forwarded_For" from the client and the proxy's */
+    if (strnlen(xff, BNC_PARAM_MAX + 1) > BNC_PARAM_MAX || *xff == '\0')
         goto unknown; /* present but oversized or empty */
     /* Right to left: each hop was appended by the proxy before it. */
     p = xff + strlen(xff);

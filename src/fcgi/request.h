@@ -50,6 +50,9 @@ struct bnc_request {
     char client_buf[64];
     const char *oversized;     /* name of a credential-carrying param longer
                                   than BNC_PARAM_MAX, else NULL: answered 400 */
+    const char *ambiguous;     /* name of a credential-carrying param sent
+                                  twice with different values, else NULL:
+                                  answered 400 */
     struct timespec start;     /* CLOCK_MONOTONIC at arrival */
 };
 
@@ -61,7 +64,9 @@ void bnc_request_init(struct bnc_request *r, char **envp);
  * X-Forwarded-For from the right past trusted hops to the first one that is
  * not (hops may carry a port: "a.b.c.d:p", "[v6]:p"). A header that is
  * present but unreadable (a bad hop, "unknown", oversized) makes the client
- * unknown (client_ok = 0): never the proxy's own address. */
+ * unknown (client_ok = 0): never the proxy's own address. Two different
+ * copies of either header (lighttpd passes "X_Forwarded_For" from the
+ * client under the same name) fail closed: client unknown, https off. */
 void bnc_request_resolve_client(struct bnc_request *r,
                                 const struct bnc_cidr *proxies, size_t n);
 /* First value of NAME (libfcgi semantics), or NULL. Values longer than

@@ -109,41 +109,13 @@ bnc_responder_body(const struct bnc_request *req, struct bnc_io *in,
                    struct bnc_response *resp, struct bnc_decision *d)
 {
     struct bnc_body_err err;
-    const char *ct = bnc_request_param(req, "CONTENT_TYPE");
 
-    memset(&err, 0, sizeof(err));
-    memset(body, 0, sizeof(*body));
-    if (bnc_body_read(req, in, BNC_BODY_MAX, required, raw, &err) != 0 ||
-        bnc_body_parse(ct, raw->data != NULL ? raw->data : "", raw->len, body,
-                       &err) != 0) {
+    if (bnc_body_load(req, in, required, raw, body, &err) != 0) {
         bnc_responder_error(resp, d, err.status, err.detail, err.code,
                             err.detail);
         return -1;
     }
     return 0;
-}
-
-/* The message DRF's CharField gives for field f, or NULL when f holds a
- * usable string. maxlen 0 = no limit. */
-static const char *
-bnc_responder_field_problem(const struct bnc_body *body, const char *name,
-                            size_t maxlen, const struct bnc_body_field **f)
-{
-    int rc = bnc_body_get(body, name, f);
-
-    if (rc < 0)
-        return "This field was given more than once.";
-    if (rc == 0)
-        return "This field is required.";
-    if ((*f)->kind == BNC_BODY_NULL)
-        return "This field may not be null.";
-    if ((*f)->kind != BNC_BODY_STRING)
-        return "Not a valid string.";
-    if ((*f)->vlen == 0)
-        return "This field may not be blank.";
-    if (maxlen > 0 && (*f)->vlen > maxlen)
-        return "Ensure this field has no more than 150 characters.";
-    return NULL;
 }
 
 /* The validated same-site "next" of a body or query ("/" otherwise). */
@@ -385,9 +357,9 @@ bnc_responder_login_post(struct bnc_runtime *rt,
         goto out;
     form = body.type == BNC_BODY_FORM;
     bnc_responder_next(&body, next, sizeof(next));
-    uerr = bnc_responder_field_problem(&body, "username", BNC_USER_NAME_MAX,
+    uerr = bnc_body_field_problem(&body, "username", BNC_USER_NAME_MAX,
                                        &fu);
-    perr = bnc_responder_field_problem(&body, "password", 0, &fp);
+    perr = bnc_body_field_problem(&body, "password", 0, &fp);
     if (uerr != NULL || perr != NULL) {
         bnc_responder_login_invalid(resp, d, form, uerr, perr, next);
         goto out;
@@ -712,6 +684,13 @@ bnc_responder_handle(struct bnc_runtime *rt, const struct bnc_request *req,
     int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     int post = strcmp(req->method, "POST") == 0;
 
+    if (req->ambiguous != NULL) {
+        /* A cookie or Authorization sent twice, differently: not ours to
+         * pick one (bnc_decide says the same for the authorizer). */
+        bnc_responder_error(resp, d, 400, "Request header sent more than once.",
+                            "duplicate_header", req->ambiguous);
+        return;
+    }
     if (bnc_path_normalize(req->uri, path, sizeof(path), &why) != 0) {
         bnc_responder_error(resp, d, 400, "Malformed request path.",
                             "invalid_path", why ? why : "bad path");

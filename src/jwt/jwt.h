@@ -86,7 +86,7 @@ struct bnc_jwt_verify_opts {
 
 /* Verifies token (len bytes, not NUL-terminated necessarily): signature
  * with the key kid/alg select (never the other way round), then the time
- * and identity claims. On OK, *payload (if not NULL) gets the claims
+ * and identity claims (exp is required, whatever token_type). On OK, *payload (if not NULL) gets the claims
  * object (caller json_decref's). On failure why gets a short reason for
  * the log and the client (never the token). */
 enum bnc_jwt_status bnc_jwt_verify(const struct bnc_jwt_keyset *ks,

@@ -166,8 +166,10 @@ bnc_jwt_claims(json_t *c, const struct bnc_jwt_verify_opts *o, char *why,
     if (has_iat < 0)
         return bnc_jwt_fail(BNC_JWT_BAD_CLAIM, why, whylen,
                             "iat is not a number of seconds in range");
-    /* simplejwt refuses a token without exp; so do we for typed tokens. */
-    if (!has_exp && o->token_type != NULL)
+    /* simplejwt refuses a token without exp (Token.__init__ checks it for
+     * every type, UntypedToken at /auth/token/verify included); so do we:
+     * a token that never expires cannot be denylisted for a bounded time. */
+    if (!has_exp)
         return bnc_jwt_fail(BNC_JWT_BAD_CLAIM, why, whylen,
                             "Token has no 'exp' claim");
     if (leeway < 0)

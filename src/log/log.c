@@ -199,6 +199,29 @@ bnc_log_emit(struct bnc_log_sink *s, enum bnc_log_level lvl,
                       line->data, line->len);
 }
 
+/* Appends a diagnostic message with its control characters shown as
+ * \n, \xNN (C0, DEL) or \xc2\xNN (C1, in UTF-8): messages quote user
+ * names, paths and header values, and none of them may start a forged
+ * log line or send escape sequences to an admin's terminal. */
+static void
+bnc_log_put_msg(struct bnc_buf *b, const char *msg)
+{
+    const unsigned char *p = (const unsigned char *)msg;
+
+    for (; *p != '\0'; p++) {
+        if (*p == '\n') {
+            bnc_buf_puts(b, "\\n");
+        } else if (*p < 0x20 || *p == 0x7f) {
+            bnc_buf_printf(b, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            bnc_buf_printf(b, "\\xc2\\x%02x", p[1]);
+            p++;
+        } else {
+            bnc_buf_putc(b, (char)*p);
+        }
+    }
+}
+
 static void
 bnc_log_v(enum bnc_log_level lvl, int with_errno, int err, const char *fmt,
           va_list ap)
@@ -216,7 +239,7 @@ bnc_log_v(enum bnc_log_level lvl, int with_errno, int err, const char *fmt,
         bnc_buf_printf(&b, " %s[%ld]: %s: ", bnc_log_ident, (long)getpid(),
                        bnc_log_names[lvl]);
     }
-    bnc_buf_puts(&b, msg);
+    bnc_log_put_msg(&b, msg);
     if (with_errno)
         bnc_buf_printf(&b, ": %s", strerror(err));
     bnc_log_emit(&bnc_log_diag, lvl, &b);

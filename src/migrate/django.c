@@ -153,6 +153,28 @@ bnc_migrate_dj_groups(struct bnc_migrate_dj *d, const json_t *list,
     return out;
 }
 
+/* 1 if hash starts with "ALGORITHM$" of one of Django's hashers. The ones
+ * bouncer cannot verify (md5, sha1, crypt, unsalted) are then refused by
+ * bnc_migrate_check_hash with the record, as documented. */
+static int
+bnc_migrate_dj_hasher(const char *hash)
+{
+    static const char *const algs[] = {
+        "pbkdf2_sha256", "pbkdf2_sha1", "bcrypt_sha256", "bcrypt", "argon2",
+        "scrypt", "md5", "sha1", "unsalted_md5", "unsalted_sha1", "crypt",
+        NULL};
+    const char *dollar = strchr(hash, '$');
+    size_t i, n;
+
+    if (dollar == NULL)
+        return 0;
+    n = (size_t)(dollar - hash);
+    for (i = 0; algs[i] != NULL; i++)
+        if (strlen(algs[i]) == n && memcmp(hash, algs[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 /* Maps one auth.user record; 0, or -1 with err (nothing taken). */
 static int
 bnc_migrate_dj_map_user(struct bnc_migrate_dj *d, const json_t *rec,
@@ -205,6 +227,18 @@ bnc_migrate_dj_map_user(struct bnc_migrate_dj *d, const json_t *rec,
      * keeps no password (tokens still work, as in Django). */
     if (pw[0] == '!' || pw[0] == '\0')
         pw = "!";
+    /* Django reads only "algorithm$..." of its own hashers: a "$2y$...",
+     * "{SHA}..." or bare value would never log in there, so it must not
+     * here either (a planted value would be a back door). */
+    if (strcmp(pw, "!") != 0 && !bnc_migrate_dj_hasher(pw)) {
+        char msg[200];
+
+        snprintf(msg, sizeof(msg), "user '%s': the password is not in a "
+                 "Django hasher format ('%s'): imported with no password",
+                 name, bnc_migrate_hash_kind(pw));
+        bnc_migrate_dj_report(d, where, 0, msg);
+        pw = "!";
+    }
     if (bnc_migrate_check_hash(pw, err) != 0)
         goto out;
     u->hash = bnc_strdup(pw);

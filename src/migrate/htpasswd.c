@@ -39,6 +39,18 @@ bnc_migrate_ht_space(char c)
            c == '\f';
 }
 
+/* Characters (not bytes) of a valid UTF-8 string. */
+static size_t
+bnc_migrate_ht_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
 /* Name and password field (hash or clear text) into out. */
 static int
 bnc_migrate_ht_take(const char *name, size_t nlen, const char *pw,
@@ -66,6 +78,15 @@ bnc_migrate_ht_take(const char *name, size_t nlen, const char *pw,
         bnc_err_set(err, "user '%s' has an empty password field", out->name);
         goto fail;
     }
+    /* Locked accounts: "!" and "*" (alone or before a hash, as usermod -L
+     * and shadow write them) and "x" (the password lives elsewhere). Apache
+     * lets nobody in with them; taking them as clear text would make "!"
+     * the password. The user comes in with no password. */
+    if (pw[0] == '!' || pw[0] == '*' || (pwlen == 1 && pw[0] == 'x')) {
+        out->hash = bnc_strdup(BNC_MIGRATE_NO_PASSWORD);
+        out->locked = 1;
+        return 1;
+    }
     out->hash = bnc_strndup(pw, pwlen);
     if (bnc_password_usable(out->hash, &why))
         return 1;
@@ -91,6 +112,12 @@ bnc_migrate_ht_take(const char *name, size_t nlen, const char *pw,
     if (!bnc_utf8_valid((const unsigned char *)out->hash, pwlen)) {
         bnc_err_set(err, "user '%s': clear-text password is not UTF-8",
                     out->name);
+        goto fail;
+    }
+    if (bnc_migrate_ht_chars(out->hash) < BNC_MIGRATE_PLAIN_MIN) {
+        bnc_err_set(err, "user '%s': clear-text password shorter than %d "
+                    "characters (a lock marker, not a password)", out->name,
+                    BNC_MIGRATE_PLAIN_MIN);
         goto fail;
     }
     out->plain = out->hash;

@@ -29,7 +29,16 @@ struct bnc_migrate_ht {
     char *plain;    /* malloc'ed clear-text password (htpasswd -p), only
                        with allow_plain; wipe with the cleanup */
     char **groups;  /* htdbm "hash:group,group" (mod_authz_dbm), or NULL */
+    int locked;     /* the field was a lock ("!...", "*...", "x"): hash is
+                       BNC_MIGRATE_NO_PASSWORD */
 };
+
+/* The stored hash of a user without a password (Django's unusable one):
+ * password logins are refused, tokens still work. */
+#define BNC_MIGRATE_NO_PASSWORD "!"
+/* Shortest clear-text password taken (--allow-plaintext): one to three
+ * characters are lock markers or typing accidents, not passwords. */
+#define BNC_MIGRATE_PLAIN_MIN 4
 
 void bnc_migrate_ht_cleanup(struct bnc_migrate_ht *h);
 
@@ -38,7 +47,10 @@ void bnc_migrate_ht_cleanup(struct bnc_migrate_ht *h);
  * and trailing white space ignored, '#' lines and blank lines skipped,
  * "name:hash", anything after a second ':' ignored (a comment). The hash
  * must be one bnc_password_verify() can check; anything else is refused,
- * or taken as a clear-text password (htpasswd -p) when allow_plain.
+ * or taken as a clear-text password (htpasswd -p) when allow_plain and at
+ * least BNC_MIGRATE_PLAIN_MIN characters long. A locked field ("!...",
+ * "*...", "x") gives a user with no password (locked set), with or
+ * without allow_plain.
  * Returns 1 (a user in *out), 0 (nothing on this line) or -1 (err says
  * why; *out is empty).
  */

@@ -180,14 +180,9 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
      * takes our 200 as "password correct", so they must be checked here,
      * empty ones included; "no credential" is not an answer in this role. */
     if (bnc_request_is_authenticator(req)) {
-        if (*req->remote_user == '\0' || *req->remote_passwd == '\0' ||
-            bnc_has_ctl(req->remote_user, strlen(req->remote_user))) {
-            bnc_pwcheck_dummy(b->pw, req->remote_passwd,
-                              strlen(req->remote_passwd));
-            bnc_result_reason(res, "authenticator role: empty or unprintable "
-                              "user or password");
-            return bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
-        }
+        if (*req->remote_passwd == '\0')
+            return bnc_pwcheck_refuse(b->pw, req, res,
+                                      "authenticator role: empty password");
         if (strlen(req->remote_user) + strlen(req->remote_passwd) + 1 >
             b->max_length)
             return bnc_result_deny(res, 401, BNC_BASIC_LONG, BNC_CODE_FAILED);
@@ -240,13 +235,8 @@ bnc_scheme_basic_check(void *state, const struct bnc_request *req,
     colon = strchr(utf8, ':');
     utf8[colon - utf8] = '\0';
     pw = utf8 + (colon - utf8) + 1;
-    if (*utf8 == '\0' || bnc_has_ctl(utf8, strlen(utf8))) {
-        /* Such a name can never exist; still spend the hash time. */
-        bnc_pwcheck_dummy(b->pw, pw, strlen(pw));
-        bnc_result_reason(res, "empty or unprintable user name");
-        v = bnc_result_deny(res, 401, BNC_BASIC_WRONG, BNC_CODE_FAILED);
-        goto out;
-    }
+    /* An empty or unprintable name is refused by pwcheck like a wrong
+     * password, counted, without a hash. */
     v = bnc_pwcheck_verify(b->pw, req, utf8, pw, strlen(pw), res);
 out:
     if (dec != NULL) {

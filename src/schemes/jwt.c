@@ -341,15 +341,16 @@ bnc_jwt_user(struct bnc_jwt_scheme *j, json_t *claims, struct bnc_user *u,
     else if (json_is_real(iatj))
         iat = (int64_t)json_real_value(iatj);
     /* Log out everywhere (or a password change, a disable): whatever was
-     * issued before not_before is void. Ids are never reused, but a name
-     * is: by name, a token older than the account was made for an earlier
-     * user. (Not by id: users imported from Django keep their ids and
-     * their tokens, issued before the import.) */
-    if (iat < u->not_before ||
+     * issued at or before not_before (whole seconds) is void. Ids are
+     * never reused, but a name is: by name, a token older than the account
+     * was made for an earlier user. (Not by id: users imported from Django
+     * keep their ids and their tokens, issued before the import.) */
+    if (bnc_user_stamp_voids(u->not_before, iat) ||
         (j->jc->user_id_is_name && iat < u->created)) {
         bnc_result_reason(res, "jwt: token of user %s issued before %s",
-                          u->name, iat < u->not_before ? "not_before"
-                                                       : "the account");
+                          u->name, bnc_user_stamp_voids(u->not_before, iat)
+                                       ? "not_before"
+                                       : "the account");
         return bnc_jwt_refuse(j, res, BNC_JWT_DETAIL, BNC_JWT_CODE,
                               "Token was issued before the user's "
                               "credentials were revoked", 1);

@@ -239,21 +239,32 @@ bnc_token_split(const char *h, const char **p1, size_t *l1, const char **p2,
     return n;
 }
 
-/* First "NAME=" in envp, at any length: an oversized API-key or device
- * header must fail the request, not look absent (bnc_request_param hides
- * values over BNC_PARAM_MAX). */
+/* Marks a header sent twice with different values ("X-API-Key" and
+ * "X_API_Key" both become HTTP_X_API_KEY under lighttpd): which one the
+ * client meant is unknown, so neither may be read. */
+static const char bnc_token_param_twice[] = "";
+
+/* "NAME=" in envp, at any length: an oversized API-key or device header
+ * must fail the request, not look absent (bnc_request_param hides values
+ * over BNC_PARAM_MAX). bnc_token_param_twice if it comes twice, differing. */
 static const char *
 bnc_token_param(const struct bnc_request *req, const char *name)
 {
     size_t n = strlen(name);
+    const char *found = NULL;
     char **e;
 
     if (req->envp == NULL)
         return NULL;
-    for (e = req->envp; *e != NULL; e++)
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    return NULL;
+    for (e = req->envp; *e != NULL; e++) {
+        if (strncmp(*e, name, n) != 0 || (*e)[n] != '=')
+            continue;
+        if (found == NULL)
+            found = *e + n + 1;
+        else if (strcmp(found, *e + n + 1) != 0)
+            return bnc_token_param_twice;
+    }
+    return found;
 }
 
 static void
@@ -375,13 +386,15 @@ bnc_token_verify(struct bnc_token_scheme *t, const struct bnc_request *req,
         v = bnc_result_deny(res, 401, BNC_TOKEN_INACTIVE, BNC_CODE_FAILED);
         goto out;
     }
-    /* "Log out everywhere" with --tokens voids what was issued before
-     * it; a password change does not (DRF tokens survive one), so this is
-     * the user's own tokens_not_before, not not_before. A token older than
-     * the account belongs to an earlier user of the same name. */
-    if (tk.created < u.tokens_not_before || tk.created < u.created) {
+    /* "Log out everywhere" with --tokens voids what was issued at or
+     * before it (whole seconds); a password change does not (DRF tokens
+     * survive one), so this is the user's own tokens_not_before, not
+     * not_before. A token older than the account belongs to an earlier
+     * user of the same name. */
+    if (bnc_user_stamp_voids(u.tokens_not_before, tk.created) ||
+        tk.created < u.created) {
         bnc_result_reason(res, "token %s issued before %s of user %s", tk.id,
-                          tk.created < u.tokens_not_before
+                          bnc_user_stamp_voids(u.tokens_not_before, tk.created)
                               ? "tokens_not_before"
                               : "the creation",
                           u.name);
@@ -397,6 +410,13 @@ bnc_token_verify(struct bnc_token_scheme *t, const struct bnc_request *req,
     }
     if (tk.device != NULL && *tk.device != '\0') {
         dev = bnc_token_param(req, t->device_param);
+        if (dev == bnc_token_param_twice) {
+            bnc_result_reason(res, "token %s: two different device ids",
+                              tk.id);
+            v = bnc_result_deny(res, 400, "Request header sent more than once.",
+                                "duplicate_header");
+            goto out;
+        }
         if (dev == NULL || *dev == '\0') {
             bnc_result_reason(res, "token %s: no device id", tk.id);
             v = bnc_result_deny(res, 401, BNC_TOKEN_DEVICE_MISSING,
@@ -457,6 +477,12 @@ bnc_scheme_token_check(void *state, const struct bnc_request *req,
     hv = bnc_token_param(req, t->header_param);
     if (hv == NULL)
         return BNC_DECLINED;
+    if (hv == bnc_token_param_twice) {
+        bnc_result_reason(res, "%s sent twice with different values",
+                          t->header);
+        return bnc_result_deny(res, 400, "Request header sent more than once.",
+                               "duplicate_header");
+    }
     /* The header's whole value is the key: same rules, no keyword. */
     parts = bnc_token_split(hv, &p1, &l1, &p2, &l2);
     if (parts == 0) {

@@ -4458,6 +4458,7 @@ bnc_store_bdb_putmany_one(struct bnc_store *s, DB_TXN *t,
     p->up_result = 0;
     p->up_id_taken = 0;
     p->up_hash_kept = 0;
+    p->up_disabled_kept = 0;
     ret = bnc_store_bdb_fetch(s->st_users, t, w->name, strlen(w->name),
                               a->dry ? 0 : DB_RMW, buf, sizeof(buf), &raw,
                               &len);
@@ -4509,7 +4510,10 @@ bnc_store_bdb_putmany_one(struct bnc_store *s, DB_TXN *t,
             rec.email = w->email;
         if (f & BNC_USER_PUT_NAME)
             rec.display_name = w->display_name;
-        if (f & BNC_USER_PUT_DISABLED)
+        if ((f & BNC_USER_PUT_DISABLED) && old.disabled && !w->disabled &&
+            !(f & BNC_USER_PUT_DISABLED_SYNC))
+            p->up_disabled_kept = 1; /* an admin's disable stays */
+        else if (f & BNC_USER_PUT_DISABLED)
             rec.disabled = w->disabled != 0;
         if (f & BNC_USER_PUT_GROUPS)
             rec.groups = w->groups;

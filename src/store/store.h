@@ -43,8 +43,8 @@ struct bnc_user {
     int disabled;
     int64_t created;          /* unix seconds */
     int64_t changed;
-    int64_t not_before;       /* sessions and JWTs issued before this are void (log out everywhere) */
-    int64_t tokens_not_before;/* API tokens created before this are void (logout-all --tokens);
+    int64_t not_before;       /* sessions and JWTs issued at or before this second are void (log out everywhere) */
+    int64_t tokens_not_before;/* API tokens created at or before this are void (logout-all --tokens);
                                  DRF tokens survive a password change, so this is separate */
     uint64_t rev;             /* record version: +1 on every change */
 };
@@ -59,6 +59,12 @@ int bnc_user_decode(const unsigned char *p, size_t len, struct bnc_user *u,
 int bnc_user_name_valid(const char *name, const char **why);
 /* Group names: [A-Za-z0-9._-]{1,64}. */
 int bnc_group_name_valid(const char *name);
+/* 1 when a credential issued (iat, created) in second issued is void under
+ * a not_before / tokens_not_before stamp: issued at or before it. Times
+ * are whole seconds, so one issued in the stamp's own second may predate
+ * the change; bouncerctl returns only after that second (a credential
+ * issued after it returned is valid). 0 = never stamped. */
+int bnc_user_stamp_voids(int64_t stamp, int64_t issued);
 
 struct bnc_store;
 
@@ -126,6 +132,10 @@ int bnc_store_user_foreach(struct bnc_store *s,
 #define BNC_USER_PUT_ID 0x40u         /* new user: take up_user.id if free */
 #define BNC_USER_PUT_TIMES 0x80u      /* new user: created (if > 0) and
                                          not_before from up_user */
+/* With BNC_USER_PUT_DISABLED: also enable an existing user disabled in
+ * bouncer. Without it a bouncer-side disable stays (up_disabled_kept):
+ * re-running an import must not undo an admin's "user disable". */
+#define BNC_USER_PUT_DISABLED_SYNC 0x100u
 
 enum bnc_user_put_result {
     BNC_USER_PUT_ADDED = 1,
@@ -140,6 +150,8 @@ struct bnc_user_put {
     int up_id_taken;          /* out: BNC_USER_PUT_ID asked, id was in use */
     int up_hash_kept;         /* out: the hash was changed in bouncer since
                                  this same hash was imported: kept */
+    int up_disabled_kept;     /* out: disabled in bouncer, enabled in the
+                                 source: kept disabled (no ..._DISABLED_SYNC) */
 };
 
 /*

@@ -80,6 +80,12 @@ bnc_user_cleanup(struct bnc_user *u)
 }
 
 int
+bnc_user_stamp_voids(int64_t stamp, int64_t issued)
+{
+    return stamp > 0 && issued <= stamp;
+}
+
+int
 bnc_user_name_valid(const char *name, const char **why)
 {
     const unsigned char *p = (const unsigned char *)name;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: one htpasswd line (bouncerctl import htpasswd reads
  * files someone else wrote). Whatever the bytes: no crash, and a line
- * taken as a user gives a valid name and either a hash bouncer can verify
- * or, only when clear text is allowed, a password that is not shaped like
- * a hash; a refused line always says why. The same bytes are tried as an
+ * taken as a user gives a valid name and either a hash bouncer can verify,
+ * no password (a locked line: "!", "*", "x") or, only when clear text is
+ * allowed, a password of at least BNC_MIGRATE_PLAIN_MIN bytes that is not
+ * shaped like a hash or a lock; a refused line always says why. The same bytes are tried as an
  * htdbm record (first byte splits key and value). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -50,12 +51,20 @@ bnc_fuzz_ht_check(int rc, const struct bnc_migrate_ht *h,
         BNC_FUZZ_HT_FAIL("a user with an invalid name");
     if ((h->hash == NULL) == (h->plain == NULL))
         BNC_FUZZ_HT_FAIL("neither or both of hash and clear text");
+    if (h->locked) {
+        /* "!", "*", "x": a user with no password, never a password. */
+        if (h->hash == NULL || strcmp(h->hash, BNC_MIGRATE_NO_PASSWORD) != 0)
+            BNC_FUZZ_HT_FAIL("a locked line gave a password");
+        return;
+    }
     if (h->hash != NULL && !bnc_password_usable(h->hash, &why))
         BNC_FUZZ_HT_FAIL("a hash that cannot be verified was taken");
     if (h->plain != NULL) {
         if (!allow_plain)
             BNC_FUZZ_HT_FAIL("clear text taken without allow_plain");
-        if (h->plain[0] == '\0' || bnc_password_format(h->plain) != NULL ||
+        if (strlen(h->plain) < BNC_MIGRATE_PLAIN_MIN ||
+            h->plain[0] == '!' || h->plain[0] == '*' ||
+            bnc_password_format(h->plain) != NULL ||
             strchr(h->plain, ':') != NULL)
             BNC_FUZZ_HT_FAIL("a clear-text password shaped like a hash");
     }

@@ -401,6 +401,9 @@ out=$("$BIN_CTL" -c "$CONF" token revoke "$CAROL_KEY" 2>&1)
 check_eq "token revoke of a pasted key: refused before any change, no audit line" "$n" "$(admin_count)"
 admin "session revoke --user" 0 "session revoke" demo ok "" -- session revoke --user demo
 check_contains "session revoke: how many" "$l" '"detail":"count=1"'
+admin "ban clear USER" 0 "ban clear" carol ok "" -- ban clear carol
+admin "ban clear --network" 0 "ban clear" "198\\.51\\.100\\.0/24" ok "" -- ban clear --network 198.51.100.0/24
+admin "ban clear --all" 0 "ban clear" "--all" ok "" -- ban clear --all
 admin "user del" 0 "user del" carol ok "" -- user del carol
 check_eq "one audit line per admin change" "$NADMIN" "$(admin_count)"
 req "the revoked session is refused" 401 session deny /app/ -b "sessionid=$SID"

@@ -393,6 +393,76 @@ while IFS='|' read -r kind name pw hasher active groups email display; do
 done <"$EXPECT"
 http "$URL" -H "Authorization: Token ffffffffffffffffffffffffffffffffffffffff"
 check_eq "a token key that was not imported is refused" 401 "$S"
+
+# ---- locked htpasswd lines, a skipped first line, short clear text -------------
+# Apache lets nobody in with "!", "*", "x" or "!<hash>"; it reads only the
+# first line for a name, skipped here or not.
+LOCK="$FIX/locked.htpasswd"
+PW[lk_prefixed]=$(rpw)
+LKHASH=$(htpasswd -nbm x "${PW[lk_prefixed]}" | cut -d: -f2)
+{
+    printf 'lk_bang:!\n'                    # 1
+    printf 'lk_star:*\n'                    # 2
+    printf 'lk_x:x\n'                       # 3
+    printf 'lk_prefixed:!%s\n' "$LKHASH"    # 4
+    printf 'lk_first:$9$abc$def\n'          # 5 skipped
+    printf 'lk_first:%s\n' "$LKHASH"        # 6 a later line for a skipped name
+    printf 'lk_short:abc\n'                 # 7 too short for clear text
+} >"$LOCK"
+run_ctl import htpasswd "$LOCK" --allow-plaintext
+check_eq "import of locked lines: exit 1 (lines 5 to 7 skipped)" 1 "$RC"
+for l in "1 lk_bang" "2 lk_star" "3 lk_x" "4 lk_prefixed"; do
+    check_contains "line ${l% *}: ${l#* } is locked: imported with no password" "$OUT" \
+        "line ${l% *}: user '${l#* }' is locked in the file: imported with no password"
+done
+check_contains "line 6: the name of skipped line 5 is not imported from a later line" "$OUT" \
+    "line 6: skipped: user 'lk_first' already appeared at line 5, which was skipped"
+check_contains "line 7: clear text under 4 characters is refused" "$OUT" \
+    "line 7: skipped: user 'lk_short': clear-text password shorter than 4 characters"
+check_contains "locked lines: summary" "$OUT" "imported 4, updated 0, unchanged 0, skipped 3"
+check_contains "locked lines: counted in the summary" "$OUT" "4 users locked in the file"
+check_not_contains "lk_first is not in the store" "$(users_list)" "lk_first"
+check_not_contains "lk_short is not in the store" "$(users_list)" "lk_short"
+for c in "lk_bang:!" "lk_star:*" "lk_x:x" "lk_prefixed:${PW[lk_prefixed]}"; do
+    basic "${c%%:*}" "${c#*:}"
+    check_eq "locked ${c%%:*}: no Basic login with the lock marker or the hash's password" 401 "$S"
+done
+
+# ---- Django: only Django hasher formats; an admin's disable stays --------------
+DJX="$FIX/django/extra.json"
+PW[dj_keep]=$(rpw)
+/usr/bin/python3 - "$DJX" "$LKHASH" "${PW[dj_keep]}" <<'EOF'
+import base64, hashlib, json, sys
+salt = "c2FsdHNhbHQ"
+dk = hashlib.pbkdf2_hmac("sha256", sys.argv[3].encode(), salt.encode(), 20000)
+recs = [
+    {"model": "auth.user", "pk": 950, "fields": {"username": "dj_foreign",
+        "password": sys.argv[2], "is_active": True}},
+    {"model": "auth.user", "pk": 951, "fields": {"username": "dj_keep",
+        "password": "pbkdf2_sha256$20000$%s$%s" % (salt, base64.b64encode(dk).decode()),
+        "is_active": True}},
+]
+json.dump(recs, open(sys.argv[1], "w"))
+EOF
+run_ctl import django "$DJX"
+check_eq "import django of a non-Django hash: exit 0 (imported, warned)" 0 "$RC"
+check_contains "a crypt-style hash in a Django dump becomes no password" "$OUT" \
+    "user 'dj_foreign': the password is not in a Django hasher format ('\$apr1\$'): imported with no password"
+basic dj_foreign "${PW[lk_prefixed]}"
+check_eq "dj_foreign cannot log in with the apr1 hash's password" 401 "$S"
+login_ok dj_keep "${PW[dj_keep]}" "django pbkdf2 (hashlib)"
+ctl "$STORE" user disable dj_keep >/dev/null 2>&1
+run_ctl import django "$DJX"
+check_contains "re-import: a user disabled in bouncer stays disabled (named)" "$OUT" \
+    "user 'dj_keep' is disabled in bouncer and active in the file: kept disabled"
+check_contains "re-import: the summary counts it" "$OUT" "kept 1 user disabled that the file has active"
+check_contains "re-import: nothing changed" "$OUT" "imported 0, updated 0, unchanged 2"
+basic dj_keep "${PW[dj_keep]}"
+check_eq "dj_keep is still refused after the re-import" 401 "$S"
+run_ctl import django "$DJX" --sync-disabled
+check_contains "--sync-disabled: the file's active wins" "$OUT" "imported 0, updated 1, unchanged 1"
+check_not_contains "--sync-disabled: nothing kept" "$OUT" "kept disabled"
+login_ok dj_keep "${PW[dj_keep]}" "after --sync-disabled"
 check_eq "legacy hashes were re-hashed to Argon2id at login" argon2id \
     "$(ctl "$STORE" user show dj_pbkdf2 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["hash_format"])')"
 

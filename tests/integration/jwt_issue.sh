@@ -300,6 +300,11 @@ server_cases() {
     token_401 "$p: revoke with an access token" token_not_valid
 
     note "--- $p: logout-all ---"
+    # Credentials are stamped in whole seconds: start at a fresh one, so
+    # the pair, the session and the key below are (almost always) issued
+    # in the second of the logout-all, which must void them all the same.
+    t=$(date +%s)
+    while [ "$(date +%s)" -le "$t" ]; do sleep 0.05; done
     obtain "$p" alice "$ALICE_PW" || return
     acc0=$ACC
     ref0=$REF
@@ -314,8 +319,6 @@ server_cases() {
     app "$p: before logout-all: API token" "Token $key" 200 alice
     http "$URL/app/" -b "sessionid=$sid" -H "Accept: application/json"
     check_eq "$p: before logout-all: session" 200 "$S"
-    # not_before has one-second steps: let the credentials be older.
-    sleep 1.1
     out=$(ctl "$STORE" user logout-all alice 2>&1)
     check_match "$p: bouncerctl user logout-all alice" "$out" 'logged out everywhere'
     app "$p: after logout-all: access token refused" "Bearer $acc0" 401
@@ -327,15 +330,24 @@ server_cases() {
     out=$(ctl "$STORE" user logout-all alice --tokens 2>&1)
     check_match "$p: bouncerctl user logout-all alice --tokens" "$out" 'API tokens too'
     app "$p: after logout-all --tokens: API token refused" "Token $key" 401
+    token_create "$STORE" alice --label "jwt2-$p" || return
+    SECRETS+=("$TOKEN_KEY")
+    app "$p: an API token made right after logout-all --tokens works" "Token $TOKEN_KEY" 200 alice
+    # bouncerctl returned after the stamped second: what is issued now is
+    # valid, without waiting.
     obtain "$p" alice "$ALICE_PW" || return
-    app "$p: a pair obtained after logout-all works" "Bearer $ACC" 200 alice
+    app "$p: a pair obtained right after logout-all works" "Bearer $ACC" 200 alice
+    post /auth/login "$(json_body username alice password "$ALICE_PW")" -c "$T/jar2-$p"
+    sid=$(awk '$6 == "sessionid" { print $7 }' "$T/jar2-$p")
+    SECRETS+=("$sid")
+    http "$URL/app/" -b "sessionid=$sid" -H "Accept: application/json"
+    check_eq "$p: a session started right after logout-all works" 200 "$S"
 
     note "--- $p: password change ---"
     obtain "$p" carol "$CAROL_PW" || return
     acc0=$ACC
     ref0=$REF
     app "$p: carol's access token" "Bearer $acc0" 200 carol
-    sleep 1.1
     CAROL_PW=$(rpw ca)
     SECRETS+=("$CAROL_PW")
     out=$(printf '%s\n' "$CAROL_PW" | ctl "$STORE" user passwd carol --password-stdin 2>&1)

@@ -81,6 +81,9 @@ schemes = basic, token
 /jwt/          = scheme:jwt
 /odd/          = scheme:kerberos
 /admin/x/      = group:admin
+/dl            = anonymous
+ops.example.org/ops/ = group:admin
+/ops/          = authenticated
 /              = authenticated
 EOF
 chmod 644 "$LINT"
@@ -100,7 +103,11 @@ check_line "check-config: unknown scheme" "$out" \
     "^$LINT:12: warning: rule '/odd/ = scheme:kerberos': unknown scheme 'kerberos' .*"
 check_line "check-config: shadowed rule" "$out" \
     "^$LINT:13: warning: rule '/admin/x/' is never used: the rule at line 9 matches first"
-check_eq "check-config: exactly five warnings" 5 \
+check_line "check-config: an anonymous prefix without a trailing '/'" "$out" \
+    "^$LINT:14: warning: rule '/dl = anonymous': a prefix without a trailing '/' also opens every path that starts with it, such as /dlx/ .*"
+check_line "check-config: a host-less rule asks for less than the host rule before it" "$out" \
+    "^$LINT:16: warning: rule '/ops/ = authenticated' asks for less than the host rule at line 15 .*a client chooses the Host header.*BOUNCER_REQUIRE per virtual host.*"
+check_eq "check-config: exactly eight warnings" 8 \
     "$(printf '%s\n' "$out" | grep -c 'warning:')"
 # Without the store the group check is skipped, with a note.
 sed "s|^path = .*|path = $T/nostore|" "$LINT" >"$T/lint-nostore.conf"

@@ -131,6 +131,7 @@ write_conf "$CONF_IP" "token, ip" \
     "/ipapp/ = authenticated"
 write_conf "$CONF_PX" "token, ip" \
     "$(printf 'trusted_proxies = 127.0.0.1/32\n\n[ip]\n127.0.0.1 = healthcheck group:monitoring\n')" \
+    "/proxied/tls/ = https" \
     "/proxied/ = network:10.0.0.0/8"
 for c in "$CONF" "$CONF_IP" "$CONF_PX"; do
     if out=$("$BIN_BOUNCER" -c "$c" --check-config 2>&1); then
@@ -141,7 +142,7 @@ for c in "$CONF" "$CONF_IP" "$CONF_PX"; do
 done
 
 # ---- document root ---------------------------------------------------------
-www_cgi app app/write ipapp ipapp/net ipapp/mon proxied index.html
+www_cgi app app/write ipapp ipapp/net ipapp/mon proxied proxied/tls index.html
 mkdir -p "$T/run-ip" "$T/run-px"
 chown "$WWW_USER:$WWW_GROUP" "$T/run-ip" "$T/run-px"
 
@@ -466,6 +467,25 @@ http "$URL/proxied/" -H "X-Forwarded-For: 10.9.9.9, 192.0.2.7"
 deny "trusted proxy: a forged left hop behind an untrusted one is not believed" 403 "$FORBIDDEN" ""
 http "$URL/proxied/"
 deny "trusted proxy: no X-Forwarded-For, client 127.0.0.1 outside 10.0.0.0/8" 403 "$FORBIDDEN" ""
+# lighttpd passes the client's "X_Forwarded_For" as HTTP_X_FORWARDED_FOR
+# too, in arrival order: a forged copy ahead of the proxy's must not win.
+http "$URL/proxied/" -H "X_Forwarded_For: 10.1.2.3" -H "X-Forwarded-For: 192.0.2.7"
+deny "trusted proxy: X_Forwarded_For 10.1.2.3 ahead of X-Forwarded-For 192.0.2.7: client unknown" \
+    403 "$FORBIDDEN" ""
+http "$URL/proxied/" -H "X-Forwarded-For: 192.0.2.7" -H "X_Forwarded_For: 10.1.2.3"
+deny "trusted proxy: X_Forwarded_For 10.1.2.3 after X-Forwarded-For 192.0.2.7: client unknown" \
+    403 "$FORBIDDEN" ""
+http "$URL/proxied/" -H "X-Forwarded-For: 10.9.9.9" -H "X_Forwarded_For: 10.9.9.9"
+check_eq "trusted proxy: two equal copies say one thing: 200" 200 "$S"
+# The same for X-Forwarded-Proto: a client's "X_Forwarded_Proto: https"
+# next to the proxy's "http" must not make the request https.
+http "$URL/proxied/tls/" -H "X-Forwarded-Proto: https"
+check_eq "trusted proxy: X-Forwarded-Proto https satisfies an https rule" 200 "$S"
+http "$URL/proxied/tls/" -H "X_Forwarded_Proto: https" -H "X-Forwarded-Proto: http"
+check_eq "trusted proxy: X_Forwarded_Proto https ahead of X-Forwarded-Proto http: not https" 403 "$S"
+check_eq "trusted proxy: ... code https_required" https_required "$(json_field code)"
+http "$URL/proxied/tls/" -H "X-Forwarded-Proto: http" -H "X_Forwarded_Proto: https"
+check_eq "trusted proxy: X_Forwarded_Proto https after X-Forwarded-Proto http: not https" 403 "$S"
 
 # ---- lighttpd: logs -------------------------------------------------------
 ELOG="$T/log/bouncer.log"

@@ -31,6 +31,8 @@ static const char bnc_t_conf[] =
     "[passwords]\n"
     "argon2_memory = 1024\n"
     "argon2_time = 1\n"
+    "[throttle]\n"
+    "enabled = no ; test_throttle has it: here failures must not add up\n"
     "[rules]\n"
     "/pub/ = anonymous\n"
     "/admin/ = group:admin\n"
@@ -426,6 +428,32 @@ test_basic_fast_legacy_hash_padded(void)
         fprintf(stderr, "unknown %.2f ms, legacy %.2f ms\n", unknown, legacy);
 }
 
+static void
+test_basic_slow_hash_pads_unknown(void)
+{
+    struct bnc_argon2_params slow = {8192, 40, 1};
+    double slowpoke, unknown, shaw;
+    char *hash = NULL;
+
+    /* A hash much slower than the configured Argon2id (an imported
+     * $6$rounds=900000 or bcrypt cost 12 behaves the same): once one has
+     * been verified, an unknown name and a fast legacy hash answer no
+     * sooner. Lower bounds only: padding sleeps, noise cannot fail it. */
+    CU_ASSERT_EQUAL_FATAL(bnc_password_hash(&slow, "pw", 2, &hash), 0);
+    bnc_t_add("slowpoke", NULL, hash, NULL, 0);
+    free(hash);
+    slowpoke = bnc_t_ms(bnc_t_basic("slowpoke:wrong"));
+    unknown = bnc_t_ms(bnc_t_basic("nobody-else:wrong"));
+    shaw = bnc_t_ms(bnc_t_basic("shaw:wrong-again"));
+    CU_ASSERT_TRUE(unknown >= 0.8 * slowpoke);
+    CU_ASSERT_TRUE(shaw >= 0.8 * slowpoke);
+    if (unknown < 0.8 * slowpoke || shaw < 0.8 * slowpoke)
+        fprintf(stderr, "\n  slow hash %.1f ms, unknown %.1f ms, {SHA} "
+                "%.1f ms\n", slowpoke, unknown, shaw);
+    /* The right password is not padded. */
+    bnc_t_expect("/app/", "GET", bnc_t_basic("slowpoke:pw"), 200, NULL);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_basic_allow_sets_identity", test_basic_allow_sets_identity},
     {"test_basic_wrong_and_unknown_look_the_same", test_basic_wrong_and_unknown_look_the_same},
@@ -437,6 +465,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_basic_apache_authenticator_role", test_basic_apache_authenticator_role},
     {"test_basic_readded_user_does_not_inherit_cache", test_basic_readded_user_does_not_inherit_cache},
     {"test_basic_fast_legacy_hash_padded", test_basic_fast_legacy_hash_padded},
+    {"test_basic_slow_hash_pads_unknown", test_basic_slow_hash_pads_unknown},
     {NULL, NULL},
 };
 

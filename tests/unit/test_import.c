@@ -107,6 +107,8 @@ test_import_htpasswd_refused(void)
          1, "cost out of range"},
         {"alice:$apr1$salt$tooshort", 1, "apr1 hash cannot be verified"},
         {"alice:p\xff\xfe", 1, "not UTF-8"},
+        {"alice:abc", 1, "shorter than 4"},
+        {"alice:\xc3\xa9\xc3\xa9\xc3\xa9", 1, "shorter than 4"},
         {NULL, 0, NULL}};
     struct bnc_migrate_ht h;
     struct bnc_err err;
@@ -151,6 +153,45 @@ test_import_htpasswd_plain(void)
     CU_ASSERT_EQUAL(ht("erin:abcdefghijklm", 1, &h, &err), 1);
     CU_ASSERT_PTR_NOT_NULL(h.hash);
     CU_ASSERT_PTR_NULL(h.plain);
+    bnc_migrate_ht_cleanup(&h);
+}
+
+/* Locked lines ("!", "*", alone or before a hash, and "x") are users with
+ * no password, with or without --allow-plaintext: never the password "!". */
+static void
+test_import_htpasswd_locked(void)
+{
+    static const char *const locked[] = {
+        "carol:!", "dave:*", "erin:!" SHA1, "fay:*LK*", "gus:x", "hal:!!",
+        "ida:*" APR1, NULL};
+    struct bnc_migrate_ht h;
+    struct bnc_err err;
+    size_t i;
+    int plain;
+
+    for (plain = 0; plain <= 1; plain++)
+        for (i = 0; locked[i] != NULL; i++) {
+            bnc_err_clear(&err);
+            CU_ASSERT_EQUAL(ht(locked[i], plain, &h, &err), 1);
+            CU_ASSERT_TRUE(h.locked);
+            CU_ASSERT_PTR_NULL(h.plain);
+            CU_ASSERT_STRING_EQUAL(h.hash != NULL ? h.hash : "",
+                                   BNC_MIGRATE_NO_PASSWORD);
+            bnc_migrate_ht_cleanup(&h);
+        }
+    /* Not locks: "xy12" is clear text, an "x" inside a hash is a hash. */
+    CU_ASSERT_EQUAL(ht("gus:xy12", 1, &h, &err), 1);
+    CU_ASSERT_FALSE(h.locked);
+    CU_ASSERT_STRING_EQUAL(h.plain, "xy12");
+    bnc_migrate_ht_cleanup(&h);
+    CU_ASSERT_EQUAL(ht("gus:" SHA1, 0, &h, &err), 1);
+    CU_ASSERT_FALSE(h.locked);
+    bnc_migrate_ht_cleanup(&h);
+    /* htdbm values go the same way. */
+    CU_ASSERT_EQUAL(bnc_migrate_htdbm_record("carol", 5, "!:admin", 7, 1, &h,
+                                             &err), 1);
+    CU_ASSERT_TRUE(h.locked);
+    CU_ASSERT_STRING_EQUAL(h.hash, BNC_MIGRATE_NO_PASSWORD);
     bnc_migrate_ht_cleanup(&h);
 }
 
@@ -373,6 +414,53 @@ test_import_django_mapping(void)
         /* The key is in no message. */
         CU_ASSERT_PTR_NULL(strstr(set.ms_tokens[i].mt_where, key));
     }
+    bnc_migrate_set_cleanup(&set);
+}
+
+/* Only Django's own hasher formats are taken from a dump: a crypt(3),
+ * {SHA} or bare value (which Django would never accept) becomes no
+ * password, with a warning per record; md5 and co. are still refused. */
+static void
+test_import_django_foreign_hash_unusable(void)
+{
+    static const char dump[] =
+        "["
+        "{\"model\": \"auth.user\", \"pk\": 1, \"fields\": {\"username\":"
+        " \"u1\", \"password\": \"" BCRYPT "\"}},"
+        "{\"model\": \"auth.user\", \"pk\": 2, \"fields\": {\"username\":"
+        " \"u2\", \"password\": \"" SHA1 "\"}},"
+        "{\"model\": \"auth.user\", \"pk\": 3, \"fields\": {\"username\":"
+        " \"u3\", \"password\": \"" APR1 "\"}},"
+        "{\"model\": \"auth.user\", \"pk\": 4, \"fields\": {\"username\":"
+        " \"u4\", \"password\": \"bcrypt$" BCRYPT "\"}},"
+        "{\"model\": \"auth.user\", \"pk\": 5, \"fields\": {\"username\":"
+        " \"u5\", \"password\": \"sha1$salt$abc\"}}"
+        "]";
+    static const char *const foreign[] = {"u1", "u2", "u3", NULL};
+    struct bnc_migrate_set set;
+    struct test_reports r;
+    struct bnc_user_put *p;
+    struct bnc_err err;
+    size_t i;
+
+    memset(&r, 0, sizeof(r));
+    bnc_migrate_set_init(&set);
+    bnc_err_clear(&err);
+    CU_ASSERT_EQUAL_FATAL(bnc_migrate_django_load(dump, sizeof(dump) - 1,
+                                                  &set, test_report, &r,
+                                                  &err),
+                          0);
+    CU_ASSERT_EQUAL(set.ms_nusers, 4);
+    CU_ASSERT_EQUAL(r.warnings, 3);
+    CU_ASSERT_EQUAL(r.skipped, 1); /* u5: sha1 hasher, refused */
+    for (i = 0; foreign[i] != NULL; i++) {
+        p = test_find(&set, foreign[i]);
+        CU_ASSERT_FATAL(p != NULL);
+        CU_ASSERT_STRING_EQUAL(p->up_user.hash, "!");
+    }
+    p = test_find(&set, "u4");
+    CU_ASSERT_FATAL(p != NULL);
+    CU_ASSERT_STRING_EQUAL(p->up_user.hash, "bcrypt$" BCRYPT);
     bnc_migrate_set_cleanup(&set);
 }
 
@@ -658,6 +746,65 @@ test_import_store_put_many(void)
     test_store_close(s);
 }
 
+static int
+test_set_disabled(struct bnc_user *u, void *arg)
+{
+    u->disabled = *(int *)arg;
+    return 0;
+}
+
+/* A user disabled in bouncer stays disabled when the source still has it
+ * active, unless the import asks to sync (--sync-disabled); a source that
+ * disables wins either way. */
+static void
+test_import_store_keeps_disable(void)
+{
+    struct bnc_store *s = test_store_open();
+    struct bnc_user_put p;
+    struct bnc_user u;
+    size_t done;
+    int one = 1;
+    unsigned f = BNC_USER_PUT_HASH | BNC_USER_PUT_DISABLED;
+
+    test_put(&p, "ann", SHA1, f);
+    CU_ASSERT_EQUAL_FATAL(bnc_store_user_put_many(s, &p, 1, 1, 0, &done),
+                          BNC_STORE_OK);
+    CU_ASSERT_EQUAL(bnc_store_user_modify(s, "ann", test_set_disabled, &one,
+                                          BNC_STORE_SYNC),
+                    BNC_STORE_OK);
+    /* The same import again: the admin's disable stays, and is told. */
+    CU_ASSERT_EQUAL(bnc_store_user_put_many(s, &p, 1, 1, 0, &done),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(p.up_result, BNC_USER_PUT_UNCHANGED);
+    CU_ASSERT_TRUE(p.up_disabled_kept);
+    CU_ASSERT_EQUAL_FATAL(bnc_store_user_get(s, "ann", &u), BNC_STORE_OK);
+    CU_ASSERT_TRUE(u.disabled);
+    bnc_user_cleanup(&u);
+    /* A dry run says the same. */
+    CU_ASSERT_EQUAL(bnc_store_user_put_many(s, &p, 1, 1, 1, &done),
+                    BNC_STORE_OK);
+    CU_ASSERT_TRUE(p.up_disabled_kept);
+    /* --sync-disabled: the source's "active" wins. */
+    p.up_fields = f | BNC_USER_PUT_DISABLED_SYNC;
+    CU_ASSERT_EQUAL(bnc_store_user_put_many(s, &p, 1, 1, 0, &done),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(p.up_result, BNC_USER_PUT_UPDATED);
+    CU_ASSERT_FALSE(p.up_disabled_kept);
+    CU_ASSERT_EQUAL_FATAL(bnc_store_user_get(s, "ann", &u), BNC_STORE_OK);
+    CU_ASSERT_FALSE(u.disabled);
+    bnc_user_cleanup(&u);
+    /* The source disabling a user is always taken. */
+    p.up_fields = f;
+    p.up_user.disabled = 1;
+    CU_ASSERT_EQUAL(bnc_store_user_put_many(s, &p, 1, 1, 0, &done),
+                    BNC_STORE_OK);
+    CU_ASSERT_EQUAL(p.up_result, BNC_USER_PUT_UPDATED);
+    CU_ASSERT_EQUAL_FATAL(bnc_store_user_get(s, "ann", &u), BNC_STORE_OK);
+    CU_ASSERT_TRUE(u.disabled);
+    bnc_user_cleanup(&u);
+    test_store_close(s);
+}
+
 static void
 test_import_store_token_gc(void)
 {
@@ -706,15 +853,18 @@ static const struct bnc_unit_case cases[] = {
     {"test_import_htpasswd_apache_reading", test_import_htpasswd_apache_reading},
     {"test_import_htpasswd_refused", test_import_htpasswd_refused},
     {"test_import_htpasswd_plain", test_import_htpasswd_plain},
+    {"test_import_htpasswd_locked", test_import_htpasswd_locked},
     {"test_import_htdbm_record", test_import_htdbm_record},
     {"test_import_usable_vectors", test_import_usable_vectors},
     {"test_import_usable_refused", test_import_usable_refused},
     {"test_import_django_mapping", test_import_django_mapping},
+    {"test_import_django_foreign_hash_unusable", test_import_django_foreign_hash_unusable},
     {"test_import_django_document_errors", test_import_django_document_errors},
     {"test_import_parse_time", test_import_parse_time},
     {"test_import_export_roundtrip", test_import_export_roundtrip},
     {"test_import_store_put_many", test_import_store_put_many},
     {"test_import_store_token_gc", test_import_store_token_gc},
+    {"test_import_store_keeps_disable", test_import_store_keeps_disable},
     {NULL, NULL}
 };
 

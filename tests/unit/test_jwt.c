@@ -735,6 +735,12 @@ test_hostile_claims(void)
         /* Missing exp, numbers as strings, huge and overflowing exp. */
         tok = bnc_t_mint(bnc_t_hs, HS, "{\"token_type\":\"access\",\"user_id\":1}");
         bnc_t_expect(bnc_t_hs, tok, BNC_JWT_BAD_CLAIM, "no 'exp'");
+        /* Also when no type is expected (/auth/token/verify, simplejwt's
+         * UntypedToken): a token that never expires is refused. */
+        bnc_t_opts(&o);
+        o.token_type = NULL;
+        CU_ASSERT_EQUAL(bnc_jwt_verify(bnc_t_hs, tok, strlen(tok), &o, NULL,
+                                       why, sizeof(why)), BNC_JWT_BAD_CLAIM);
         free(tok);
         tok = bnc_t_mint(bnc_t_hs, HS, "{\"token_type\":\"access\",\"exp\":\"9999999999\"}");
         bnc_t_expect(bnc_t_hs, tok, BNC_JWT_BAD_CLAIM, "exp is not a number");

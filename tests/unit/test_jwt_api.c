@@ -377,6 +377,25 @@ test_obtain(void)
               "{\"username\": \"dis\", \"password\": \"" BNC_T_PW "\"}", &r);
     bnc_t_expect_401(&r, "no_active_account", NULL);
     bnc_t_res_free(&r);
+    /* A name no user can have (control characters): the same answer, with
+     * no lookup and no throttle counter (nor its log line) under it. */
+    bnc_t_run(bnc_t_rt, "POST", "/auth/token", NULL,
+              "{\"username\": \"ali\\nce\\u001b[31m\", \"password\": "
+              "\"wrong-pw\"}", &r);
+    bnc_t_expect_401(&r, "no_active_account",
+                     "No active account found with the given credentials");
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "invalid user name"));
+    bnc_t_res_free(&r);
+    {
+        unsigned char *v = NULL;
+        size_t n = 0;
+        static const char key[] = "u:ali\nce\x1b[31m";
+
+        CU_ASSERT_EQUAL(bnc_store_kv_get(bnc_t_store, BNC_KV_THROTTLE, key,
+                                         sizeof(key) - 1, &v, &n),
+                        BNC_STORE_NOTFOUND);
+        free(v);
+    }
 
     /* DRF field errors. */
     bnc_t_run(bnc_t_rt, "POST", "/auth/token", NULL, "{}", &r);
@@ -656,7 +675,24 @@ test_refresh_refusals(void)
     bnc_t_expect_401(&r, "token_not_valid", NULL);
     bnc_t_res_free(&r);
     free(t);
-    /* A pair obtained after that works. */
+    /* A login in not_before's own second may predate the change (whole
+     * seconds): its family is void too. */
+    f.created = nb;
+    f.jti = (char *)"n-1";
+    CU_ASSERT_EQUAL_FATAL(bnc_store_jwt_family_add(bnc_t_store, "fam-n", &f,
+                                                   BNC_STORE_SYNC),
+                          BNC_STORE_OK);
+    t = bnc_t_refresh_for(json_integer(bnc_t_alice_id), "fam-n", "n-1", nb,
+                          nb + 100);
+    bnc_t_post1(bnc_t_rt_nor, "/auth/token/refresh", "refresh", t, &r);
+    bnc_t_expect_401(&r, "token_not_valid", NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "not_before"));
+    bnc_t_res_free(&r);
+    free(t);
+    /* A pair obtained after that second works (bouncerctl returns only
+     * once it is over). */
+    while ((int64_t)time(NULL) <= nb)
+        usleep(50000);
     {
         char *ref, *acc;
 
@@ -745,6 +781,81 @@ test_obtain_throttled(void)
     bnc_t_addr = "REMOTE_ADDR=192.0.2.9";
 }
 
+/* The denylist entry's expiry for jti, or -1. */
+static int64_t
+bnc_t_deny_until(const char *jti)
+{
+    unsigned char *v = NULL;
+    size_t n = 0, i;
+    uint64_t e = 0;
+    int rc = bnc_store_kv_get(bnc_t_store, BNC_KV_JWT_DENY, jti, strlen(jti),
+                              &v, &n);
+
+    if (rc != BNC_STORE_OK || n != 9) {
+        free(v);
+        return -1;
+    }
+    for (i = 1; i < 9; i++)
+        e = e << 8 | v[i];
+    free(v);
+    return (int64_t)e;
+}
+
+/* exp is required at /auth/token/verify too (simplejwt), and a revoked
+ * token stays denied for as long as verify would take it: exp (a real
+ * too) plus the leeway. */
+static void
+test_verify_revoke_expiry(void)
+{
+    struct bnc_runtime *rt = bnc_t_runtime("no\nleeway = 30s", 1);
+    struct bnc_t_res r;
+    int64_t now = (int64_t)time(NULL);
+    json_t *c;
+    char *t;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    /* No exp: refused by verify, whatever its type. */
+    c = json_object();
+    json_object_set_new(c, "token_type", json_string("access"));
+    json_object_set_new(c, "iat", json_integer(now));
+    json_object_set_new(c, "jti", json_string("no-exp-1"));
+    json_object_set_new(c, "user_id", json_integer(bnc_t_alice_id));
+    t = bnc_t_mint(c);
+    bnc_t_post1(bnc_t_rt, "/auth/token/verify", "token", t, &r);
+    bnc_t_expect_401(&r, "token_not_valid", NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.reason, "exp"));
+    bnc_t_res_free(&r);
+    free(t);
+    /* exp as a JSON real: denied until its second plus the leeway, not
+     * until 1970. */
+    c = json_object();
+    json_object_set_new(c, "token_type", json_string("refresh"));
+    json_object_set_new(c, "exp", json_real((double)now + 100.5));
+    json_object_set_new(c, "iat", json_integer(now));
+    json_object_set_new(c, "jti", json_string("real-exp-1"));
+    json_object_set_new(c, "user_id", json_integer(bnc_t_alice_id));
+    t = bnc_t_mint(c);
+    bnc_t_post1(rt, "/auth/token/revoke", "refresh", t, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    bnc_t_res_free(&r);
+    free(t);
+    CU_ASSERT_EQUAL(bnc_t_deny_until("real-exp-1"), now + 100 + 30);
+    /* An integer exp: plus the leeway too. */
+    c = json_object();
+    json_object_set_new(c, "token_type", json_string("refresh"));
+    json_object_set_new(c, "exp", json_integer(now + 200));
+    json_object_set_new(c, "iat", json_integer(now));
+    json_object_set_new(c, "jti", json_string("int-exp-1"));
+    json_object_set_new(c, "user_id", json_integer(bnc_t_alice_id));
+    t = bnc_t_mint(c);
+    bnc_t_post1(rt, "/auth/token/revoke", "refresh", t, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    bnc_t_res_free(&r);
+    free(t);
+    CU_ASSERT_EQUAL(bnc_t_deny_until("int-exp-1"), now + 200 + 30);
+    bnc_runtime_release(rt);
+}
+
 static const struct bnc_unit_case cases[] = {
     {"test_users", test_users},
     {"test_obtain", test_obtain},
@@ -753,6 +864,7 @@ static const struct bnc_unit_case cases[] = {
     {"test_refresh_refusals", test_refresh_refusals},
     {"test_verify", test_verify},
     {"test_obtain_throttled", test_obtain_throttled},
+    {"test_verify_revoke_expiry", test_verify_revoke_expiry},
     {NULL, NULL},
 };
 

@@ -202,12 +202,15 @@ bnc_t_expect(struct bnc_runtime *rt, const char *auth, int nginx, int status,
     free(out);
 }
 
+static uint32_t bnc_t_fern_id;
+
 static void
 test_setup_users(void)
 {
     bnc_t_user("alice", 0, 0, &bnc_t_alice_id);
     bnc_t_user("dora", 1, 0, NULL);
     bnc_t_user("erin", 0, bnc_t_now + 100, NULL);
+    bnc_t_user("fern", 0, bnc_t_now - 50, &bnc_t_fern_id);
 }
 
 static void
@@ -369,6 +372,17 @@ test_users(void)
          "sub", "erin");
     /* iat = not_before exactly, but in the future: refused for that. */
     bnc_t_expect(bnc_t_rt_name, auth, 0, 401, NULL);
+    /* fern logged out everywhere 50 s ago: a token of that very second
+     * may predate it (whole seconds) and is void; one of the next second
+     * is not. */
+    SIGN("{s:s,s:I,s:I,s:I}", "token_type", "access", "exp",
+         (json_int_t)bnc_t_now + 60, "iat", (json_int_t)bnc_t_now - 50,
+         "user_id", (json_int_t)bnc_t_fern_id);
+    bnc_t_expect(bnc_t_rt, auth, 0, 401, before);
+    SIGN("{s:s,s:I,s:I,s:I}", "token_type", "access", "exp",
+         (json_int_t)bnc_t_now + 60, "iat", (json_int_t)bnc_t_now - 49,
+         "user_id", (json_int_t)bnc_t_fern_id);
+    bnc_t_expect(bnc_t_rt, auth, 0, 200, NULL);
     /* By name, iat must also follow the account's creation (a name can
      * be reused): now, not the suite's start. */
     SIGN("{s:s,s:I,s:I,s:s}", "token_type", "access", "exp",

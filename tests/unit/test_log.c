@@ -346,6 +346,32 @@ test_log_file_sinks(void)
     unlink(audit);
 }
 
+/* A diagnostic message quoting a client's text (a user name in the
+ * throttle's ban line) stays one line without terminal escapes. */
+static void
+test_log_diag_message_escaped(void)
+{
+    char diag[PATH_MAX + 32];
+    char *s;
+
+    snprintf(diag, sizeof(diag), "%s/diag.log", dir);
+    unlink(diag);
+    file_setup(diag, NULL, BNC_LOG_INFO, BNC_LOG_LOGFMT);
+    bnc_log(BNC_LOG_WARN, "throttle: %s banned for 60 s",
+            "u:x\nbouncer[1]: error: forged\r\x1b[31m\x7f\xc2\x9b|"
+            "\xc3\xa9");
+    s = slurp(diag);
+    CU_ASSERT_EQUAL(count_lines(s, "\n"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "warn: throttle: u:x\\nbouncer[1]: "
+                                     "error: forged\\x0d\\x1b[31m\\x7f"
+                                     "\\xc2\\x9b|\xc3\xa9 banned for 60 s\n"));
+    if (strstr(s, "forged\\x0d") == NULL)
+        fprintf(stderr, "\n  got: %s\n", s);
+    free(s);
+    unlink(diag);
+    setup(BNC_LOG_LOGFMT, BNC_LOG_INFO);
+}
+
 static void
 test_log_file_fallback(void)
 {
@@ -463,6 +489,8 @@ static const struct bnc_unit_case cases[] = {
     {"logfmt escaping round trip", test_log_logfmt_escaping},
     {"JSON escaping round trip", test_log_json_escaping},
     {"file sinks, audit sink and levels", test_log_file_sinks},
+    {"diagnostic messages: control characters escaped",
+     test_log_diag_message_escaped},
     {"unwritable file falls back to stderr", test_log_file_fallback},
     {"rename + reopen loses no line", test_log_reopen_loses_nothing},
     {NULL, NULL}

@@ -531,6 +531,25 @@ test_responder_login_wrong_identical(void)
     CU_ASSERT_PTR_NULL(strstr(a.out, "Set-Cookie"));
     bnc_t_res_free(&a);
     bnc_t_res_free(&b);
+    /* A name no user can have (control characters): the same answer,
+     * without a lookup or a throttle counter under that name. */
+    bnc_t_run("POST", "/auth/login", bnc_t_jsonct,
+              "{\"username\": \"ali\\r\\nce\", \"password\": \"wrong-pw\"}",
+              &b);
+    CU_ASSERT_EQUAL(b.status, 400);
+    CU_ASSERT_STRING_EQUAL(b.body, "{\"non_field_errors\": [\"Unable to log "
+                                   "in with provided credentials.\"]}\n");
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.reason, "invalid user name"));
+    bnc_t_res_free(&b);
+    {
+        unsigned char *v = NULL;
+        size_t n = 0;
+
+        CU_ASSERT_EQUAL(bnc_store_kv_get(bnc_t_store, BNC_KV_THROTTLE,
+                                         "u:ali\r\nce", 9, &v, &n),
+                        BNC_STORE_NOTFOUND);
+        free(v);
+    }
 
     /* Form: the page again with 401 and the same message; the user name
      * (not the password) is refilled. */
@@ -1289,8 +1308,15 @@ test_responder_metrics(void)
         "[store]\npath = /nonexistent\n[auth]\nschemes = basic\n"
         "[metrics]\nenabled = no\n"
         "[rules]\n/auth/metrics = network:192.0.2.0/24\n";
+    static const char host_anon[] =
+        "[store]\npath = /nonexistent\n[auth]\nschemes = basic\n"
+        "[rules]\nexample.org/auth/metrics = anonymous\n"
+        "/auth/metrics = network:192.0.2.0/24\n";
     const char *basic[] = {
         "HTTP_AUTHORIZATION=Basic YWxpY2U6czNjcmV0IHBhc3Mrd29yZCY9JQ==", NULL};
+    const char *req_anon[] = {"BOUNCER_REQUIRE=anonymous", NULL};
+    const char *req_net[] = {"BOUNCER_REQUIRE=anonymous network:192.0.2.0/24",
+                             NULL};
     struct bnc_runtime *rt;
     struct bnc_t_res r;
 
@@ -1338,10 +1364,58 @@ test_responder_metrics(void)
     CU_ASSERT_EQUAL(r.status, 404);
     bnc_t_res_free(&r);
     bnc_runtime_release(rt);
+
+    /* The guard looks at the rule the decision used: a host rule without a
+     * network, or the server's BOUNCER_REQUIRE, is not rescued by a
+     * network rule further down. */
+    rt = bnc_t_runtime(host_anon);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", NULL, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_PTR_NULL(strstr(r.body, "bouncer_"));
+    bnc_t_res_free(&r);
+    bnc_runtime_release(rt);
+    rt = bnc_t_runtime(net_ok);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", req_anon, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_PTR_NULL(strstr(r.body, "bouncer_"));
+    bnc_t_res_free(&r);
+    bnc_t_run_rt(rt, "GET", "/auth/metrics", req_net, NULL, 0, 0, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    bnc_t_res_free(&r);
+    bnc_runtime_release(rt);
+}
+
+/* Two different Cookie or Authorization copies (lighttpd passes header
+ * spellings that differ only in '-'/'_' under one name): 400, not a pick. */
+static void
+test_responder_duplicate_credential_400(void)
+{
+    const char *cookies[] = {"HTTP_COOKIE=sessionid=a", "HTTP_COOKIE=sessionid=b",
+                             NULL};
+    const char *auths[] = {"HTTP_AUTHORIZATION=Token a",
+                           "HTTP_AUTHORIZATION=Token b", NULL};
+    const char *const *cases[] = {cookies, auths};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        struct bnc_t_res r;
+        json_t *j;
+
+        bnc_t_run("GET", "/auth/whoami", cases[i], NULL, &r);
+        CU_ASSERT_EQUAL(r.status, 400);
+        j = bnc_t_json(&r);
+        CU_ASSERT_STRING_EQUAL(j ? bnc_t_json_str(j, "code") : "",
+                               "duplicate_header");
+        json_decref(j);
+        bnc_t_res_free(&r);
+    }
 }
 
 static const struct bnc_unit_case cases[] = {
     {"test_responder_setup_users", test_responder_setup_users},
+    {"test_responder_duplicate_credential_400", test_responder_duplicate_credential_400},
     {"test_responder_login_page", test_responder_login_page},
     {"test_responder_login_page_hostile_next",
      test_responder_login_page_hostile_next},

@@ -270,7 +270,65 @@ test_request_forwarded_proto(void)
     free(proxies);
 }
 
+/* lighttpd passes "X_Forwarded_For" from the client as HTTP_X_FORWARDED_FOR
+ * too, before or after the proxy's copy: two different copies fail closed
+ * (client unknown, https off); two different Authorization or Cookie copies
+ * are flagged (answered 400). Equal copies say one thing. */
+static void
+test_request_duplicate_params_fail_closed(void)
+{
+    char *xff2[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                    "HTTP_X_FORWARDED_FOR=10.1.2.3",
+                    "HTTP_X_FORWARDED_FOR=203.0.113.9", NULL};
+    char *xff_same[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                        "HTTP_X_FORWARDED_FOR=203.0.113.9",
+                        "HTTP_X_FORWARDED_FOR=203.0.113.9", NULL};
+    char *xfp2[] = {"FCGI_ROLE=AUTHORIZER", "REMOTE_ADDR=10.0.0.5",
+                    "HTTP_X_FORWARDED_PROTO=https",
+                    "HTTP_X_FORWARDED_PROTO=http", NULL};
+    char *auth2[] = {"FCGI_ROLE=AUTHORIZER",
+                     "HTTP_AUTHORIZATION=Basic Zm9vOmJhcg==",
+                     "HTTP_AUTHORIZATION=Token abc", NULL};
+    char *auth_same[] = {"FCGI_ROLE=AUTHORIZER",
+                         "HTTP_AUTHORIZATION=Token abc",
+                         "HTTP_AUTHORIZATION=Token abc", NULL};
+    char *cookie2[] = {"FCGI_ROLE=RESPONDER", "HTTP_COOKIE=sessionid=a",
+                       "HTTP_COOKIE=sessionid=b", NULL};
+    struct bnc_cidr *proxies;
+    size_t n;
+    struct bnc_request r;
+
+    CU_ASSERT_EQUAL_FATAL(bnc_cidr_parse_list("10.0.0.0/8", &proxies, &n, "t",
+                                              NULL, 0, NULL), 0);
+    bnc_request_init(&r, xff2);
+    bnc_request_resolve_client(&r, proxies, n);
+    CU_ASSERT_FALSE(r.client_ok);
+    CU_ASSERT_STRING_EQUAL(r.client, "");
+    bnc_request_init(&r, xff_same);
+    bnc_request_resolve_client(&r, proxies, n);
+    CU_ASSERT_TRUE(r.client_ok);
+    CU_ASSERT_STRING_EQUAL(r.client, "203.0.113.9");
+    bnc_request_init(&r, xfp2);
+    bnc_request_resolve_client(&r, proxies, n);
+    CU_ASSERT_FALSE(r.https);
+    xfp2[3] = "HTTP_X_FORWARDED_PROTO=https"; /* equal copies */
+    bnc_request_init(&r, xfp2);
+    bnc_request_resolve_client(&r, proxies, n);
+    CU_ASSERT_TRUE(r.https);
+    bnc_request_init(&r, auth2);
+    CU_ASSERT_STRING_EQUAL(r.authorization, "");
+    CU_ASSERT_PTR_NOT_NULL(r.ambiguous);
+    bnc_request_init(&r, auth_same);
+    CU_ASSERT_STRING_EQUAL(r.authorization, "Token abc");
+    CU_ASSERT_PTR_NULL(r.ambiguous);
+    bnc_request_init(&r, cookie2);
+    CU_ASSERT_STRING_EQUAL(r.cookie, "");
+    CU_ASSERT_PTR_NOT_NULL(r.ambiguous);
+    free(proxies);
+}
+
 static const struct bnc_unit_case cases[] = {
+    {"test_request_duplicate_params_fail_closed", test_request_duplicate_params_fail_closed},
     {"test_request_forwarded_proto", test_request_forwarded_proto},
     {"test_request_client_from_trusted_proxies", test_request_client_from_trusted_proxies},
     {"test_response_status_line_has_reason", test_response_status_line_has_reason},

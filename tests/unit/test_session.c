@@ -879,9 +879,16 @@ test_session_scheme_invalid(void)
                                           bnc_t_edit_not_before, &nb,
                                           BNC_STORE_SYNC), BNC_STORE_OK);
     bnc_t_expect_invalid(cookie, INVALID);
+    /* One started in not_before's own second may predate the change
+     * (whole seconds): void too. */
+    bnc_t_key("samesec", key);
+    bnc_t_session("ss_sssssssssssss", key, "bob", now + 1, now + 3600, 0,
+                  NULL);
+    snprintf(cookie, sizeof(cookie), "sessionid=%s", key);
+    bnc_t_expect_invalid(cookie, INVALID);
     /* A session started after it still works. */
     bnc_t_key("after", key);
-    bnc_t_session("ss_fffffffffffff", key, "bob", now + 1, now + 3600, 0,
+    bnc_t_session("ss_fffffffffffff", key, "bob", now + 2, now + 3600, 0,
                   NULL);
     snprintf(cookie, sizeof(cookie), "sessionid=%s", key);
     bnc_t_expect(bnc_t_rt, "authorizer", "GET", "/app/", cookie, 200, NULL,

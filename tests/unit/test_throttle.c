@@ -599,13 +599,12 @@ test_throttle_decide_tokens_per_network(void)
         bnc_decision_cleanup(&d);
         free(out);
     }
-    /* ... the third banned the network: now wrong and right keys alike get
-     * 429 with Retry-After and DRF's throttled body, no challenge. */
+    /* ... the third banned the network: now guesses get 429 with
+     * Retry-After and DRF's throttled body, no challenge ... */
     for (i = 0; i < 2; i++) {
         out = bnc_t_decide(rt, "198.51.100.1",
                            i == 0 ? "Token wrong-key-0123456789"
-                                  : "Token good-key-0123456789abcdefghijk"
-                                    "lmnopqrstuvw",
+                                  : "Token wrong-key-9876543210",
                            NULL, &d);
         CU_ASSERT_EQUAL(d.status, 429);
         CU_ASSERT_PTR_NOT_NULL(strstr(out, "Status: 429 Too Many Requests"));
@@ -619,6 +618,15 @@ test_throttle_decide_tokens_per_network(void)
         bnc_decision_cleanup(&d);
         free(out);
     }
+    /* ... while the valid key still works: it cannot be guessed, and a
+     * ban someone else started on a shared network must not lock its
+     * API clients out. */
+    out = bnc_t_decide(rt, "198.51.100.1", "Token good-key-0123456789abcdef"
+                       "ghijklmnopqrstuvw", NULL, &d);
+    CU_ASSERT_EQUAL(d.status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "Variable-REMOTE_USER: tokuser"));
+    bnc_decision_cleanup(&d);
+    free(out);
     /* Basic from that network is refused before any hash. */
     out = bnc_t_decide(rt, "198.51.100.1", "Basic dG9rdXNlcjp4", NULL, &d);
     CU_ASSERT_EQUAL(d.status, 429);
@@ -672,6 +680,78 @@ test_throttle_decide_tokens_per_network(void)
     free(out);
     bnc_runtime_release(rt);
     CU_ASSERT_EQUAL(bnc_store_user_del(bnc_t_store, "tokuser"), BNC_STORE_OK);
+}
+
+static double
+bnc_t_decide_ms(struct bnc_runtime *rt, const char *addr, const char *auth,
+                int *status)
+{
+    struct timespec a, b;
+    struct bnc_decision d;
+    char *out;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    out = bnc_t_decide(rt, addr, auth, NULL, &d);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    *status = d.status;
+    bnc_decision_cleanup(&d);
+    free(out);
+    return (double)(b.tv_sec - a.tv_sec) * 1e3 +
+           (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+}
+
+/* Basic with a name no user can have (empty, control characters): no
+ * hash (nothing stored decides the answer, so no timing to cover), and
+ * every attempt counts for the network: the same header sent again and
+ * again is not one stale credential but a way around the count. */
+static void
+test_throttle_basic_impossible_names(void)
+{
+    static const char text[] =
+        "[auth]\nschemes = basic\n"
+        "[passwords]\nargon2_memory = 32768\nargon2_time = 4\n"
+        "[throttle]\nnetwork_threshold = 3\nban = 30s\n"
+        "[rules]\n/ = authenticated\n";
+    struct bnc_diag dg;
+    struct bnc_conf *conf;
+    struct bnc_runtime *rt;
+    double unknown, empty, ctl;
+    int st, i;
+
+    bnc_t_clear();
+    bnc_diag_init(&dg);
+    conf = bnc_conf_load_mem("t.conf", text, strlen(text), &dg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    rt = bnc_runtime_new(conf, bnc_t_store, &dg);
+    bnc_diag_print(&dg, stderr);
+    bnc_diag_cleanup(&dg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    /* An unknown name costs the dummy Argon2id (32 MiB, t=4); ":x" and
+     * "a\x01b:x" cost a counter write. */
+    unknown = bnc_t_decide_ms(rt, "198.51.100.20", "Basic bm9ib2R5Ong=", &st);
+    CU_ASSERT_EQUAL(st, 401);
+    empty = bnc_t_decide_ms(rt, "198.51.100.21", "Basic Ong=", &st);
+    CU_ASSERT_EQUAL(st, 401);
+    ctl = bnc_t_decide_ms(rt, "198.51.100.22", "Basic YQFiOng=", &st);
+    CU_ASSERT_EQUAL(st, 401);
+    CU_ASSERT(empty * 3 < unknown && ctl * 3 < unknown);
+    if (!(empty * 3 < unknown && ctl * 3 < unknown))
+        fprintf(stderr, "\n  unknown %.1f ms, empty %.1f ms, ctl %.1f ms\n",
+                unknown, empty, ctl);
+    /* The same ":x" three times bans the network (threshold 3) ... */
+    for (i = 0; i < 3; i++) {
+        bnc_t_decide_ms(rt, "198.51.100.23", "Basic Ong=", &st);
+        CU_ASSERT_EQUAL(st, 401);
+    }
+    /* ... so the fourth, and any password from there, gets 429. */
+    bnc_t_decide_ms(rt, "198.51.100.23", "Basic Ong=", &st);
+    CU_ASSERT_EQUAL(st, 429);
+    bnc_t_decide_ms(rt, "198.51.100.23", "Basic bm9ib2R5Ong=", &st);
+    CU_ASSERT_EQUAL(st, 429);
+    /* Nothing was counted under such a name. */
+    CU_ASSERT_EQUAL(bnc_t_rec("u:a\001b", &(struct bnc_throttle_rec){0}),
+                    BNC_STORE_NOTFOUND);
+    bnc_runtime_release(rt);
 }
 
 static void
@@ -767,6 +847,8 @@ static const struct bnc_unit_case cases[] = {
     {"test_throttle_pwcheck_no_oracle", test_throttle_pwcheck_no_oracle},
     {"test_throttle_decide_tokens_per_network",
      test_throttle_decide_tokens_per_network},
+    {"test_throttle_basic_impossible_names",
+     test_throttle_basic_impossible_names},
     {"test_throttle_config", test_throttle_config},
     {NULL, NULL}
 };

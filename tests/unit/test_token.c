@@ -60,6 +60,7 @@ static const char bnc_t_conf_bearer[] =
 #define K_GONE "gone-key-0123456789abcdefghijklmnopqrstuvwx"
 #define K_OLD "old-key-0123456789abcdefghijklmnopqrstuvwxy"
 #define K_NEW "new-key-0123456789abcdefghijklmnopqrstuvwxy"
+#define K_SAME "same-key-0123456789abcdefghijklmnopqrstuvwx"
 #define K_NET "net-key-0123456789abcdefghijklmnopqrstuvwxy"
 #define K_DEV "dev-key-0123456789abcdefghijklmnopqrstuvwxy"
 #define K_DJANGO "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
@@ -348,6 +349,25 @@ test_token_huge_and_hostile_keys(void)
                       "HTTP_X_API_KEY=\x1b[31mred", 401, DRF_BADCHAR);
     bnc_t_expect_full(bnc_t_rt_bearer, "/", "192.0.2.7", NULL,
                       "HTTP_X_API_KEY=caf\xc3\xa9", 401, DRF_BADCHAR);
+    /* Two different X-API-Key copies (lighttpd maps X_API_Key to the same
+     * param): neither is read. Two equal copies are one key. */
+    {
+        struct bnc_decision d;
+        char *out = bnc_t_run(bnc_t_rt_bearer, "/", "192.0.2.7", NULL,
+                              "HTTP_X_API_KEY=" K_ALICE,
+                              "HTTP_X_API_KEY=" K_ALICE "x", &d);
+
+        CU_ASSERT_EQUAL(d.status, 400);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, "duplicate_header"));
+        bnc_decision_cleanup(&d);
+        free(out);
+        out = bnc_t_run(bnc_t_rt_bearer, "/", "192.0.2.7", NULL,
+                        "HTTP_X_API_KEY=" K_ALICE, "HTTP_X_API_KEY=" K_ALICE,
+                        &d);
+        CU_ASSERT_NOT_EQUAL(d.status, 400);
+        bnc_decision_cleanup(&d);
+        free(out);
+    }
     bnc_t_expect("Token \r\n" K_ALICE, 200, NULL); /* split() eats CR LF */
     bnc_t_expect("Token " K_ALICE "\r\nX-Injected: 1", 401, DRF_SPACES);
     free(big);
@@ -454,6 +474,9 @@ test_token_user_disabled_deleted_not_before(void)
                                           bnc_t_edit_tokens_not_before, &nb,
                                           BNC_STORE_SYNC), BNC_STORE_OK);
     bnc_t_expect("Token " K_OLD, 401, DRF_INVALID);
+    /* One created in the stamp's own second may predate it: void. */
+    bnc_t_token("tk_nnnnnnnnnnnns", K_SAME, "nora", nb, 0, NULL, NULL, NULL);
+    bnc_t_expect("Token " K_SAME, 401, DRF_INVALID);
     bnc_t_token("tk_nnnnnnnnnnnnn", K_NEW, "nora", nb + 1, 0, NULL, NULL,
                 NULL);
     bnc_t_expect("Token " K_NEW, 200, "Variable-REMOTE_USER: nora");
