@@ -43,56 +43,15 @@ else
 fi
 
 # ---- document root: env.cgi under /app/ and /app/admin/ ------------------
-mkdir -p "$T/www/app/admin"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/admin/index.cgi"
-printf 'public\n' >"$T/www/index.html"
-chmod -R a+rX "$T/www"
+www_cgi app app/admin index.html
 
 # ---- lighttpd config: ours around the shipped snippet --------------------
 PORT=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/error.log"
-server.breakagelog   = "$T/log/bouncer.log"
-server.modules       = ( "mod_access", "mod_accesslog", "mod_cgi" )
-accesslog.filename   = "$T/log/access.log"
-accesslog.format     = "%h %u \"%r\" %>s"
-index-file.names     = ( "index.cgi", "index.html" )
-cgi.assign           = ( ".cgi" => "" )
-mimetype.assign      = ( ".html" => "text/html" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-EOF
-
-if out=$(lighttpd -tt -f "$T/lighttpd.conf" 2>&1); then
-    pass "lighttpd accepts the config including lighttpd/bouncer.conf"
-else
-    die "lighttpd -tt rejected the config" "$out"
-fi
-
+lighttpd_conf "$PORT" "$CONF" "$T/run" "$T/log/" >"$T/lighttpd.conf"
 # Daemon mode (not -D): lighttpd then points its FastCGI children's stderr at
 # server.breakagelog, which is where bouncer's decision lines must show up.
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-if wait_port "$PORT" 10 && wait_file "$T/run/lighttpd.pid" 5; then
-    LPID=$(cat "$T/run/lighttpd.pid")
-    bnc_track "$LPID"
-    pass "lighttpd listens on 127.0.0.1:$PORT (pid $LPID)"
-else
-    die "lighttpd did not start" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
+start_lighttpd -t "lighttpd accepts the config including lighttpd/bouncer.conf" \
+    "$T/lighttpd.conf" "$PORT"
 if wait_sock "$T/run/bouncer.sock-0" 5 && wait_sock "$T/run/bouncer.sock-1" 5; then
     pass "lighttpd spawned max-procs 2 bouncer processes (bouncer.sock-0, -1)"
 else
@@ -103,8 +62,6 @@ note "bouncer pids under lighttpd: $BPIDS"
 for p in $BPIDS; do
     check_eq "bouncer pid $p runs as $WWW_USER" "$WWW_USER" "$(ps -o user= -p "$p" | tr -d ' ')"
 done
-
-URL="http://127.0.0.1:$PORT"
 
 # ---- outside the prefix: not protected -----------------------------------
 http "$URL/index.html"
