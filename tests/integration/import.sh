@@ -313,39 +313,11 @@ check_eq "in an empty store the Django pk becomes the user id (simplejwt user_id
 check_eq "... for every user (dj_scrypt, pk 8)" 8 "$(uid "$STORE3" dj_scrypt)"
 
 # ---- logins through the authorizer (lighttpd) -----------------------------------
-mkdir -p "$T/www/app"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-chmod -R a+rX "$T/www"
+www_cgi app
 PORT=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/error.log"
-server.breakagelog   = "$T/log/bouncer.log"
-server.modules       = ( "mod_access", "mod_cgi" )
-index-file.names     = ( "index.cgi" )
-cgi.assign           = ( ".cgi" => "" )
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-EOF
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-if wait_port "$PORT" 10 && wait_file "$T/run/lighttpd.pid" 5; then
-    bnc_track "$(cat "$T/run/lighttpd.pid")"
-    pass "lighttpd listens on 127.0.0.1:$PORT"
-else
-    die "lighttpd did not start" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-URL="http://127.0.0.1:$PORT/app/"
+lighttpd_conf "$PORT" "$CONF" "$T/run" "$T/log/" >"$T/lighttpd.conf"
+start_lighttpd "$T/lighttpd.conf" "$PORT"
+URL="$URL/app/"
 
 basic() { http "$URL" -H "Authorization: Basic $(b64 "$1:$2")"; }
 login_ok() { # USER PASSWORD WHAT
