@@ -331,37 +331,10 @@ add_user "$STORE2" alice "$ALICE_PW" || bnc_finish
 printf '[store]\npath = %s\n\n[auth]\nschemes = basic\nrealm = throttle-test\n\n[throttle]\nban = 30s\n\n[rules]\n/app/ = authenticated\n' \
     "$STORE2" >"$CONF2"
 chmod 644 "$CONF2"
-mkdir -p "$T/www/app"
-install -m 755 "$top_srcdir/examples/env.cgi" "$T/www/app/index.cgi"
-chmod -R a+rX "$T/www"
+www_cgi app
 PORT=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$T/www"
-server.bind          = "127.0.0.1"
-server.port          = $PORT
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/error.log"
-server.breakagelog   = "$T/log/bouncer-lighttpd.log"
-server.modules       = ( "mod_access", "mod_cgi" )
-index-file.names     = ( "index.cgi" )
-cgi.assign           = ( ".cgi" => "" )
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF2"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
-EOF
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-wait_port "$PORT" 10 && wait_file "$T/run/lighttpd.pid" 5 ||
-    die "lighttpd did not start" "$(cat "$T/log/error.log" 2>/dev/null)"
-bnc_track "$(cat "$T/run/lighttpd.pid")"
-URL="http://127.0.0.1:$PORT"
+lighttpd_conf "$PORT" "$CONF2" "$T/run" "$T/log/lighttpd-" >"$T/lighttpd.conf"
+start_lighttpd -q "$T/lighttpd.conf" "$PORT"
 for i in 1 2 3 4 5; do
     http "$URL/app/" -u "alice:wrong-$i"
     echo "$S" >>"$T/l"
