@@ -353,19 +353,10 @@ cat "$T/cert.pem" "$T/key.pem" >"$T/server.pem"
 chmod 644 "$T/server.pem"
 LP=$(free_port) || die "no free port"
 LS=$(free_port) || die "no free port"
-cat >"$T/lighttpd.conf" <<EOF
-server.document-root = "$W"
-server.bind          = "127.0.0.1"
-server.port          = $LP
-server.username      = "$WWW_USER"
-server.groupname     = "$WWW_GROUP"
-server.pid-file      = "$T/run/lighttpd.pid"
-server.errorlog      = "$T/log/lighttpd-error.log"
-server.breakagelog   = "$T/log/lighttpd-bouncer.log"
-server.modules       = ( "mod_access", "mod_setenv", "mod_cgi", "mod_openssl" )
-index-file.names     = ( "index.cgi", "index.html" )
-cgi.assign           = ( ".cgi" => "" )
-mimetype.assign      = ( ".html" => "text/html", ".txt" => "text/plain" )
+{
+    lighttpd_conf "$LP" "$CONF" "$T/run" "$T/log/lighttpd-" mod_setenv mod_openssl
+    cat <<EOF
+mimetype.assign      += ( ".txt" => "text/plain" )
 \$SERVER["socket"] == "127.0.0.1:$LS" {
     ssl.engine  = "enable"
     ssl.pemfile = "$T/server.pem"
@@ -375,27 +366,13 @@ mimetype.assign      = ( ".html" => "text/html", ".txt" => "text/plain" )
 \$HTTP["url"] =~ "^/app/loc/" {
     setenv.add-environment = ( "BOUNCER_REQUIRE" => "$REQ_LOC" )
 }
-
-var.bouncer_bin        = "$BIN_BOUNCER"
-var.bouncer_conf       = "$CONF"
-var.bouncer_socket_dir = "$T/run"
-var.bouncer_prefix     = "/app/"
-include "$top_srcdir/lighttpd/bouncer.conf"
 EOF
-if out=$(lighttpd -tt -f "$T/lighttpd.conf" 2>&1); then
-    pass "lighttpd accepts the config"
-else
-    die "lighttpd -tt rejected the config" "$out"
-fi
-if ! out=$(lighttpd -f "$T/lighttpd.conf" 2>&1); then
-    die "lighttpd did not start" "$out" "$(cat "$T/log/lighttpd-error.log" 2>/dev/null)"
-fi
-bnc_at_exit "kill -TERM \$(cat '$T/run/lighttpd.pid' 2>/dev/null) 2>/dev/null"
-if wait_port "$LP" 10 && wait_port "$LS" 5 && wait_file "$T/run/lighttpd.pid" 5; then
-    bnc_track "$(cat "$T/run/lighttpd.pid")"
+} >"$T/lighttpd.conf"
+start_lighttpd -t "lighttpd accepts the config" -q "$T/lighttpd.conf" "$LP"
+if wait_port "$LS" 5; then
     pass "lighttpd listens on $LP (http) and $LS (https)"
 else
-    die "lighttpd did not start" "$(cat "$T/log/lighttpd-error.log" 2>/dev/null)"
+    die "lighttpd did not listen on $LS (https)" "$(cat "$T/log/lighttpd-error.log" 2>/dev/null)"
 fi
 run_table lighttpd "http://127.0.0.1:$LP" 0
 
@@ -413,44 +390,10 @@ check_file_contains "lighttpd: decisions name the server's rule" \
 # =========================================================================
 # Apache: mod_authnz_fcgi (daemon) and mod_fcgid
 # =========================================================================
-# apache_conf NAME PORT: the common part of an instance's config.
-apache_conf() {
-    local name=$1 port=$2 d="$T/$1"
-    mkdir -p "$d/run" "$d/fcgid"
-    chown "$WWW_USER:$WWW_GROUP" "$d/fcgid"
+# rules_apache_conf NAME PORT: the common part of an instance's config.
+rules_apache_conf() {
+    apache_conf "$1" "$2" -env -alias
     cat <<EOF
-ServerRoot /etc/apache2
-ServerName 127.0.0.1
-Listen 127.0.0.1:$port
-PidFile $d/run/apache2.pid
-DefaultRuntimeDir $d/run
-Mutex file:$d/run default
-User $WWW_USER
-Group $WWW_GROUP
-ErrorLog $T/log/$name-error.log
-LogLevel warn
-LoadModule mpm_prefork_module $MODS/mod_mpm_prefork.so
-StartServers 2
-MinSpareServers 1
-MaxSpareServers 4
-LoadModule authz_core_module $MODS/mod_authz_core.so
-LoadModule mime_module $MODS/mod_mime.so
-LoadModule cgi_module $MODS/mod_cgi.so
-LoadModule headers_module $MODS/mod_headers.so
-LoadModule setenvif_module $MODS/mod_setenvif.so
-LoadModule dir_module $MODS/mod_dir.so
-TypesConfig /etc/mime.types
-DocumentRoot $W
-<Directory />
-    Require all denied
-    AllowOverride None
-</Directory>
-<Directory $W>
-    Require all granted
-    Options +ExecCGI
-    AddHandler cgi-script .cgi
-    DirectoryIndex index.cgi index.html
-</Directory>
 # Per-location requirements: SetEnvIf runs before authentication, so the
 # authorizer sees it (SetEnv runs too late: web-servers.md 2).
 <Location /app/loc/>
@@ -459,37 +402,15 @@ DocumentRoot $W
 EOF
 }
 
-start_apache() {
-    local name=$1 port=$2 out
-    if ! out=$(apache2 -f "$T/$name.conf" -t 2>&1); then
-        die "apache2 -t rejected $name.conf" "$out"
-    fi
-    if ! out=$(apache2 -f "$T/$name.conf" -k start 2>&1); then
-        die "apache2 -k start ($name)" "$out"
-    fi
-    bnc_at_exit "apache2 -f '$T/$name.conf' -k stop; sleep 1; \
-        pid=\$(cat '$T/$name/run/apache2.pid' 2>/dev/null) && kill -KILL \$pid"
-    if ! wait_port "$port" 10; then
-        die "apache ($name) did not listen on $port" "$(cat "$T/log/$name-error.log")"
-    fi
-    wait_file "$T/$name/run/apache2.pid" 5
-    pass "apache ($name) listens on 127.0.0.1:$port"
-}
-
 note "--- Apache mod_authnz_fcgi ---"
 BP=$(free_port) || die "no free port"
-setpriv --reuid="$WWW_USER" --regid="$WWW_GROUP" --init-groups -- \
-    "$BIN_BOUNCER" -c "$CONF" --listen "127.0.0.1:$BP" --threads 2 \
-    >>"$T/log/bouncer-daemon.log" 2>&1 &
-bnc_track "$!"
-wait_port "$BP" 5 || die "bouncer --listen did not start" "$(cat "$T/log/bouncer-daemon.log")"
+start_bouncer_daemon "$BP" "$T/log/bouncer-daemon.log" --threads 2 ||
+    die "bouncer --listen did not start" "$(cat "$T/log/bouncer-daemon.log")"
 P2=$(free_port) || die "no free port"
 {
-    apache_conf authnz "$P2"
+    rules_apache_conf authnz "$P2"
+    apache_authnz_snippet "127.0.0.1:$BP"
     cat <<EOF
-Define BOUNCER_FCGI_ADDR 127.0.0.1:$BP
-Define BOUNCER_PREFIX /app
-Include $top_srcdir/apache/bouncer-authnz.conf
 # An anonymous path under the prefix: mod_authnz_fcgi cannot grant without a
 # user, so Apache opens it itself (the rule "/app/pub/ = anonymous" agrees).
 <Location /app/pub/>
@@ -527,17 +448,8 @@ check_line "direct: HTTP_BOUNCER_REQUIRE (a client header) is ignored" "$out" '^
 note "--- Apache mod_fcgid ---"
 P1=$(free_port) || die "no free port"
 {
-    apache_conf fcgid "$P1"
-    cat <<EOF
-LoadModule fcgid_module $MODS/mod_fcgid.so
-FcgidIPCDir $T/fcgid/fcgid
-FcgidProcessTableFile $T/fcgid/run/fcgid_shm
-Define BOUNCER_BIN $BIN_BOUNCER
-Define BOUNCER_CONF $CONF
-Define BOUNCER_PREFIX /app
-Define BOUNCER_NO_AUTH_API
-Include $top_srcdir/apache/bouncer-fcgid.conf
-EOF
+    rules_apache_conf fcgid "$P1"
+    apache_fcgid_snippet fcgid "$CONF" BOUNCER_NO_AUTH_API
 } >"$T/fcgid.conf"
 start_apache fcgid "$P1"
 run_table fcgid "http://127.0.0.1:$P1" 1
