@@ -219,6 +219,9 @@ Try it:
 
   curl -i -u demo:wrong $URL/app/
       -> 401 {"detail": "Invalid username/password.", ...}
+         five of those within 15 minutes ban the name for a minute: then even
+         the right password gets 429 + Retry-After (brute-force protection);
+         BOUNCER_HOME=$DEMO/store $CTL ban clear demo   lifts it
 
 Add a user:   printf 'PASSWORD\\n' | BOUNCER_HOME=$DEMO/store $CTL user add alice --password-stdin
 Logs:         $DEMO/log/bouncer.log (bouncer's decisions), $DEMO/log/access.log
