@@ -1979,6 +1979,104 @@ bnc_store_bdb_batch(struct bnc_store *s, DB *db,
     return ret;
 }
 
+/* Picks, under the handle lock, the database a batch walks (a reopen may
+ * replace the handles between batches) and the last-use file whose times
+ * fill the items' aux (*stamp, may stay NULL). NULL = no such database yet
+ * (a read-only open of an older store): an empty batch. */
+static void bnc_store_bdb_items_used(struct bnc_store *s, DB *stamp,
+                                     struct bnc_store_bdb_item *it, size_t n);
+
+typedef DB *(*bnc_store_bdb_pick_fn)(struct bnc_store *s, DB **stamp,
+                                     void *arg);
+
+/*
+ * One batch after *last (NULL = from the start), read under the handle lock
+ * in short read transactions, retried on conflict; never holds the lock
+ * while the caller works on the items, which it owns. Every foreach and
+ * sweep walks its database with this.
+ */
+static int
+bnc_store_bdb_locked_batch(struct bnc_store *s, bnc_store_bdb_pick_fn pick,
+                           void *arg, const struct bnc_store_bdb_item *last,
+                           struct bnc_store_bdb_item *it, size_t *n,
+                           const char *what)
+{
+    DB *db, *stamp;
+    int rc, ret = 0, tries;
+
+    *n = 0;
+    for (tries = 0;; tries++) {
+        rc = bnc_store_bdb_enter(s);
+        if (rc != BNC_STORE_OK)
+            return rc;
+        stamp = NULL;
+        db = pick(s, &stamp, arg);
+        if (db == NULL) {
+            bnc_store_bdb_leave(s);
+            return BNC_STORE_OK;
+        }
+        ret = bnc_store_bdb_batch(s, db, last, it, n);
+        if (ret == 0 && stamp != NULL)
+            bnc_store_bdb_items_used(s, stamp, it, *n);
+        bnc_store_bdb_leave(s);
+        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
+            tries == BNC_STORE_RETRIES)
+            break;
+        bnc_store_bdb_backoff(tries);
+    }
+    return bnc_store_bdb_rc(s, ret, "list", what);
+}
+
+/* Keeps the batch's last key in *last, the restart point of the next
+ * batch, and frees the batch. */
+static void
+bnc_store_bdb_batch_advance(struct bnc_store_bdb_item *last,
+                            struct bnc_store_bdb_item *it, size_t n)
+{
+    free(last->key);
+    last->key = it[n - 1].key;
+    last->klen = it[n - 1].klen;
+    it[n - 1].key = NULL;
+    bnc_store_bdb_items_free(it, n);
+}
+
+static DB *
+bnc_store_bdb_pick_users(struct bnc_store *s, DB **stamp, void *arg)
+{
+    (void)stamp;
+    (void)arg;
+    return s->st_users;
+}
+
+/* Tokens and sessions walk their by-id index (id order, primary records
+ * returned), with the last-use times; NULL in a store without them yet. */
+static DB *
+bnc_store_bdb_pick_tokens(struct bnc_store *s, DB **stamp, void *arg)
+{
+    (void)arg;
+    if (s->st_tokens == NULL)
+        return NULL;
+    *stamp = s->st_tokens_used;
+    return s->st_tokens_by_id;
+}
+
+static DB *
+bnc_store_bdb_pick_sessions(struct bnc_store *s, DB **stamp, void *arg)
+{
+    (void)arg;
+    if (s->st_sessions == NULL)
+        return NULL;
+    *stamp = s->st_sessions_seen;
+    return s->st_sessions_by_id;
+}
+
+static DB *
+bnc_store_bdb_pick_kv(struct bnc_store *s, DB **stamp, void *arg)
+{
+    (void)stamp;
+    return s->st_kv[*(const enum bnc_store_kv *)arg];
+}
+
 int
 bnc_store_user_foreach(struct bnc_store *s,
                        int (*fn)(const struct bnc_user *u, void *arg),
@@ -1988,29 +2086,16 @@ bnc_store_user_foreach(struct bnc_store *s,
     struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
     struct bnc_user u;
     size_t n = 0, i;
-    int rc = BNC_STORE_ERROR, ret, tries, stop = 0;
+    int rc = BNC_STORE_ERROR, stop = 0;
 
     for (;;) {
-        for (tries = 0;; tries++) {
-            /* The lock is held per batch, never while fn runs: fn may
-             * call the store, and a reopen may happen between batches
-             * (the restart key is ours, not a cursor's). */
-            rc = bnc_store_bdb_enter(s);
-            if (rc != BNC_STORE_OK)
-                goto out;
-            ret = bnc_store_bdb_batch(s, s->st_users,
-                                      last.key != NULL ? &last : NULL, it,
-                                      &n);
-            bnc_store_bdb_leave(s);
-            if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
-                tries == BNC_STORE_RETRIES)
-                break;
-            bnc_store_bdb_backoff(tries);
-        }
-        if (ret != 0) {
-            rc = bnc_store_bdb_rc(s, ret, "list users", "");
+        /* fn runs without the lock: it may call the store, and a reopen
+         * may happen between batches (the restart key is ours). */
+        rc = bnc_store_bdb_locked_batch(s, bnc_store_bdb_pick_users, NULL,
+                                        last.key != NULL ? &last : NULL, it,
+                                        &n, "users");
+        if (rc != BNC_STORE_OK)
             goto out;
-        }
         rc = BNC_STORE_ERROR;
         for (i = 0; i < n && !stop; i++) {
             if (bnc_store_bdb_decode(s, it[i].val, it[i].vlen, "list users",
@@ -2025,12 +2110,7 @@ bnc_store_user_foreach(struct bnc_store *s,
             bnc_store_bdb_items_free(it, n);
             break;
         }
-        /* Keep the last key as the restart point of the next batch. */
-        free(last.key);
-        last.key = it[n - 1].key;
-        last.klen = it[n - 1].klen;
-        it[n - 1].key = NULL;
-        bnc_store_bdb_items_free(it, n);
+        bnc_store_bdb_batch_advance(&last, it, n);
     }
     rc = BNC_STORE_OK;
 out:
@@ -2749,49 +2829,25 @@ bnc_store_token_foreach(struct bnc_store *s, const char *user,
     struct bnc_store_bdb_item it[BNC_STORE_FOREACH_BATCH];
     struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
     size_t n = 0;
-    int rc, ret, tries, d;
+    int rc, d;
 
     if (user != NULL)
         return bnc_store_bdb_foreach_user(s, user, fn, arg);
     /* Every token in id order: batches over tokens_by_id.db, whose cursor
      * returns the primary records. */
     for (;;) {
-        for (tries = 0;; tries++) {
-            rc = bnc_store_bdb_enter(s);
-            if (rc != BNC_STORE_OK)
-                goto out;
-            if (s->st_tokens == NULL) {
-                bnc_store_bdb_leave(s);
-                n = 0;
-                ret = 0;
-                break;
-            }
-            ret = bnc_store_bdb_batch(s, s->st_tokens_by_id,
-                                      last.key != NULL ? &last : NULL, it,
-                                      &n);
-            if (ret == 0)
-                bnc_store_bdb_items_used(s, s->st_tokens_used, it, n);
-            bnc_store_bdb_leave(s);
-            if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
-                tries == BNC_STORE_RETRIES)
-                break;
-            bnc_store_bdb_backoff(tries);
-        }
-        if (ret != 0) {
-            rc = bnc_store_bdb_rc(s, ret, "list tokens", "");
+        rc = bnc_store_bdb_locked_batch(s, bnc_store_bdb_pick_tokens, NULL,
+                                        last.key != NULL ? &last : NULL, it,
+                                        &n, "tokens");
+        if (rc != BNC_STORE_OK)
             goto out;
-        }
         d = bnc_store_bdb_deliver(s, it, n, fn, arg);
         if (d != 0 || n < BNC_STORE_FOREACH_BATCH) {
             bnc_store_bdb_items_free(it, n);
             rc = d < 0 ? BNC_STORE_ERROR : BNC_STORE_OK;
             goto out;
         }
-        free(last.key);
-        last.key = it[n - 1].key;
-        last.klen = it[n - 1].klen;
-        it[n - 1].key = NULL;
-        bnc_store_bdb_items_free(it, n);
+        bnc_store_bdb_batch_advance(&last, it, n);
     }
 out:
     free(last.key);
@@ -3380,39 +3436,6 @@ bnc_store_bdb_session_foreach_user(struct bnc_store *s, const char *user,
     return rc;
 }
 
-/*
- * One batch of sessions after *last in id order, with last_seen, read
- * under the handle lock and in short read transactions (retried on
- * conflict). The caller owns the items.
- */
-static int
-bnc_store_bdb_session_batch(struct bnc_store *s,
-                            const struct bnc_store_bdb_item *last,
-                            struct bnc_store_bdb_item *it, size_t *n)
-{
-    int rc, ret, tries;
-
-    *n = 0;
-    for (tries = 0;; tries++) {
-        rc = bnc_store_bdb_enter(s);
-        if (rc != BNC_STORE_OK)
-            return rc;
-        if (s->st_sessions == NULL) {
-            bnc_store_bdb_leave(s);
-            return BNC_STORE_OK;
-        }
-        ret = bnc_store_bdb_batch(s, s->st_sessions_by_id, last, it, n);
-        if (ret == 0)
-            bnc_store_bdb_items_used(s, s->st_sessions_seen, it, *n);
-        bnc_store_bdb_leave(s);
-        if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
-            tries == BNC_STORE_RETRIES)
-            break;
-        bnc_store_bdb_backoff(tries);
-    }
-    return bnc_store_bdb_rc(s, ret, "list sessions", "");
-}
-
 int
 bnc_store_session_foreach(struct bnc_store *s, const char *user,
                           int (*fn)(const struct bnc_session *t, void *arg),
@@ -3428,8 +3451,9 @@ bnc_store_session_foreach(struct bnc_store *s, const char *user,
     /* Every session in id order: batches over sessions_by_id.db, whose
      * cursor returns the primary records; no lock while fn runs. */
     for (;;) {
-        rc = bnc_store_bdb_session_batch(s, last.key != NULL ? &last : NULL,
-                                         it, &n);
+        rc = bnc_store_bdb_locked_batch(s, bnc_store_bdb_pick_sessions, NULL,
+                                        last.key != NULL ? &last : NULL, it,
+                                        &n, "sessions");
         if (rc != BNC_STORE_OK)
             goto out;
         d = bnc_store_bdb_sdeliver(s, it, n, fn, arg);
@@ -3438,11 +3462,7 @@ bnc_store_session_foreach(struct bnc_store *s, const char *user,
             rc = d < 0 ? BNC_STORE_ERROR : BNC_STORE_OK;
             goto out;
         }
-        free(last.key);
-        last.key = it[n - 1].key;
-        last.klen = it[n - 1].klen;
-        it[n - 1].key = NULL;
-        bnc_store_bdb_items_free(it, n);
+        bnc_store_bdb_batch_advance(&last, it, n);
     }
 out:
     free(last.key);
@@ -3545,8 +3565,9 @@ bnc_store_session_gc(struct bnc_store *s, int64_t now, size_t *count)
         return BNC_STORE_ERROR;
     }
     for (;;) {
-        rc = bnc_store_bdb_session_batch(s, last.key != NULL ? &last : NULL,
-                                         it, &n);
+        rc = bnc_store_bdb_locked_batch(s, bnc_store_bdb_pick_sessions, NULL,
+                                        last.key != NULL ? &last : NULL, it,
+                                        &n, "sessions");
         if (rc != BNC_STORE_OK)
             break;
         a.ids = ids;
@@ -3582,11 +3603,7 @@ bnc_store_session_gc(struct bnc_store *s, int64_t now, size_t *count)
             bnc_store_bdb_items_free(it, n);
             break;
         }
-        free(last.key);
-        last.key = it[n - 1].key;
-        last.klen = it[n - 1].klen;
-        it[n - 1].key = NULL;
-        bnc_store_bdb_items_free(it, n);
+        bnc_store_bdb_batch_advance(&last, it, n);
     }
     free(last.key);
     if (count != NULL)
@@ -4242,34 +4259,16 @@ bnc_store_kv_foreach(struct bnc_store *s, enum bnc_store_kv db,
     struct bnc_store_bdb_item last = {NULL, 0, NULL, 0, 0};
     struct bnc_store_bdb_kv_same same;
     size_t n = 0, i, ndel = 0;
-    int rc = BNC_STORE_ERROR, ret = 0, tries, stop = 0, op;
-    DB *h;
+    int rc = BNC_STORE_ERROR, stop = 0, op;
 
     if ((unsigned)db >= BNC_KV_COUNT)
         return BNC_STORE_ERROR;
     for (;;) {
-        for (tries = 0;; tries++) {
-            rc = bnc_store_bdb_enter(s);
-            if (rc != BNC_STORE_OK)
-                goto out;
-            h = bnc_store_bdb_kv_db(s, db);
-            if (h == NULL) {
-                bnc_store_bdb_leave(s);
-                rc = BNC_STORE_OK;
-                goto out;
-            }
-            ret = bnc_store_bdb_batch(s, h, last.key != NULL ? &last : NULL,
-                                      it, &n);
-            bnc_store_bdb_leave(s);
-            if ((ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED) ||
-                tries == BNC_STORE_RETRIES)
-                break;
-            bnc_store_bdb_backoff(tries);
-        }
-        if (ret != 0) {
-            rc = bnc_store_bdb_rc(s, ret, "list", bnc_store_bdb_kv_files[db]);
+        rc = bnc_store_bdb_locked_batch(s, bnc_store_bdb_pick_kv, &db,
+                                        last.key != NULL ? &last : NULL, it,
+                                        &n, bnc_store_bdb_kv_files[db]);
+        if (rc != BNC_STORE_OK)
             goto out;
-        }
         for (i = 0; i < n && !stop; i++) {
             op = fn(it[i].key, it[i].klen, it[i].val, it[i].vlen, arg);
             if (op < 0) {
@@ -4292,11 +4291,7 @@ bnc_store_kv_foreach(struct bnc_store *s, enum bnc_store_kv db,
             bnc_store_bdb_items_free(it, n);
             break;
         }
-        free(last.key);
-        last.key = it[n - 1].key;
-        last.klen = it[n - 1].klen;
-        it[n - 1].key = NULL;
-        bnc_store_bdb_items_free(it, n);
+        bnc_store_bdb_batch_advance(&last, it, n);
     }
     rc = BNC_STORE_OK;
 out:
