@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
 #include "log/log.h"
 #include "util/mem.h"
+#include "util/str.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -847,6 +849,28 @@ bnc_ctl_print_table(const char *const *head, size_t ncols, char *const *cells,
         }
         putchar('\n');
     }
+}
+
+int
+bnc_ctl_store_failed_what(int rc, const char *what)
+{
+    if (rc == BNC_STORE_DEAD)
+        bnc_ctl_store_dead(what);
+    else
+        bnc_ctl_errx("cannot %s: store error (code %d)", what, rc);
+    return BNC_CTL_EXIT_FAIL;
+}
+
+const char *
+bnc_ctl_time(char *buf, size_t size, int64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        bnc_strlcpy(buf, "-", size);
+    return buf;
 }
 
 void

@@ -15,28 +15,6 @@
 
 #define BNC_CTL_BAN_COLS 4
 
-static const char *
-bnc_ctl_ban_time(char *buf, size_t size, int64_t t)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        bnc_strlcpy(buf, "-", size);
-    return buf;
-}
-
-static int
-bnc_ctl_ban_store_failed(int rc, const char *what)
-{
-    if (rc == BNC_STORE_DEAD)
-        bnc_ctl_store_dead(what);
-    else
-        bnc_ctl_errx("cannot %s: store error (code %d)", what, rc);
-    return BNC_CTL_EXIT_FAIL;
-}
-
 /* The key as text (keys hold user names: bytes we did not choose). */
 static char *
 bnc_ctl_ban_key(const unsigned char *key, size_t klen)
@@ -100,7 +78,7 @@ bnc_ctl_ban_list_one(const unsigned char *key, size_t klen,
     bnc_buf_reset(&b);
     bnc_buf_printf(&b, "%u", bnc_throttle_failures(l->conf, &r, l->now));
     row[1] = bnc_strdup(bnc_buf_str(&b));
-    row[2] = bnc_strdup(banned ? bnc_ctl_ban_time(tbuf, sizeof(tbuf),
+    row[2] = bnc_strdup(banned ? bnc_ctl_time(tbuf, sizeof(tbuf),
                                                   r.ban_until)
                                : "-");
     bnc_buf_reset(&b);
@@ -133,7 +111,7 @@ bnc_ctl_ban_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     src = bnc_store_kv_foreach(ctx->store, BNC_KV_THROTTLE,
                                bnc_ctl_ban_list_one, &l, NULL);
     if (src != BNC_STORE_OK && src != BNC_STORE_NOTFOUND) {
-        rc = bnc_ctl_ban_store_failed(src, "list bans");
+        rc = bnc_ctl_store_failed_what(src, "list bans");
         goto out;
     }
     if (l.json) {
@@ -234,7 +212,7 @@ bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
             goto out;
         }
         if (src != BNC_STORE_OK) {
-            rc = bnc_ctl_ban_store_failed(src, "clear the counter");
+            rc = bnc_ctl_store_failed_what(src, "clear the counter");
             goto out;
         }
         printf("cleared the counter of user %s\n",
@@ -245,7 +223,7 @@ bnc_ctl_ban_clear(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     src = bnc_store_kv_foreach(ctx->store, BNC_KV_THROTTLE,
                                bnc_ctl_ban_clear_one, &c, &n);
     if (src != BNC_STORE_OK && src != BNC_STORE_NOTFOUND) {
-        rc = bnc_ctl_ban_store_failed(src, "clear counters");
+        rc = bnc_ctl_store_failed_what(src, "clear counters");
         goto out;
     }
     printf("cleared %zu counter%s\n", n, n == 1 ? "" : "s");

@@ -29,28 +29,6 @@ bnc_ctl_session_id_valid(const char *s)
     return 1;
 }
 
-static const char *
-bnc_ctl_session_time(char *buf, size_t size, int64_t t)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        bnc_strlcpy(buf, "-", size);
-    return buf;
-}
-
-static int
-bnc_ctl_session_store_failed(int rc, const char *what)
-{
-    if (rc == BNC_STORE_DEAD)
-        bnc_ctl_store_dead(what);
-    else
-        bnc_ctl_errx("cannot %s: store error", what);
-    return BNC_CTL_EXIT_FAIL;
-}
-
 /* ---- session list ------------------------------------------------------ */
 
 struct bnc_ctl_session_list {
@@ -153,11 +131,11 @@ bnc_ctl_session_list_one(const struct bnc_session *t, void *arg)
     bnc_buf_init(&b);
     row[0] = bnc_strdup(t->id);
     row[1] = bnc_strdup(bnc_ctl_vis(&b, t->user != NULL ? t->user : "?"));
-    row[2] = bnc_strdup(bnc_ctl_session_time(tbuf, sizeof(tbuf), t->created));
-    row[3] = bnc_strdup(bnc_ctl_session_time(tbuf, sizeof(tbuf),
+    row[2] = bnc_strdup(bnc_ctl_time(tbuf, sizeof(tbuf), t->created));
+    row[3] = bnc_strdup(bnc_ctl_time(tbuf, sizeof(tbuf),
                                              t->last_seen));
     ends = bnc_ctl_session_ends(t);
-    bnc_ctl_session_time(tbuf, sizeof(tbuf), ends);
+    bnc_ctl_time(tbuf, sizeof(tbuf), ends);
     if (l->now >= ends)
         bnc_strlcpy(tbuf + strlen(tbuf), " (expired)",
                     sizeof(tbuf) - strlen(tbuf));
@@ -214,7 +192,7 @@ bnc_ctl_session_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     src = bnc_store_session_foreach(ctx->store, user,
                                     bnc_ctl_session_list_one, &l);
     if (src != BNC_STORE_OK && src != BNC_STORE_NOTFOUND) {
-        rc = bnc_ctl_session_store_failed(src, "list sessions");
+        rc = bnc_ctl_store_failed_what(src, "list sessions");
         goto out;
     }
     if (l.json) {
@@ -270,7 +248,7 @@ bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
             goto out;
         }
         if (src != BNC_STORE_OK) {
-            rc = bnc_ctl_session_store_failed(src, "revoke the session");
+            rc = bnc_ctl_store_failed_what(src, "revoke the session");
             goto out;
         }
         printf("session %s revoked\n", a->pos[0]);
@@ -286,7 +264,7 @@ bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
             goto out;
         }
         if (src != BNC_STORE_OK) {
-            rc = bnc_ctl_session_store_failed(src, "read the user");
+            rc = bnc_ctl_store_failed_what(src, "read the user");
             goto out;
         }
         printf("user %s has no sessions\n", bnc_ctl_vis(&vis, a->user));
@@ -294,7 +272,7 @@ bnc_ctl_session_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         goto out;
     }
     if (src != BNC_STORE_OK) {
-        rc = bnc_ctl_session_store_failed(src, "revoke the sessions");
+        rc = bnc_ctl_store_failed_what(src, "revoke the sessions");
         goto out;
     }
     snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "count=%zu", count);

@@ -189,28 +189,6 @@ bnc_ctl_token_id_valid(const char *s)
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-static const char *
-bnc_ctl_token_time(char *buf, size_t size, int64_t t)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        bnc_strlcpy(buf, "-", size);
-    return buf;
-}
-
-static int
-bnc_ctl_token_store_failed(int rc, const char *what)
-{
-    if (rc == BNC_STORE_DEAD)
-        bnc_ctl_store_dead(what);
-    else
-        bnc_ctl_errx("cannot %s: store error", what);
-    return BNC_CTL_EXIT_FAIL;
-}
-
 /* 0 if the user exists (and, when must_be_enabled, is enabled); else
  * prints why and returns -1. *exists tells the two apart. */
 static int
@@ -228,7 +206,7 @@ bnc_ctl_token_user(struct bnc_ctl *ctx, const char *name, int must_be_enabled,
     if (src == BNC_STORE_NOTFOUND) {
         bnc_ctl_errx("no such user '%s'", bnc_ctl_vis(&vis, name));
     } else if (src != BNC_STORE_OK) {
-        bnc_ctl_token_store_failed(src, "read the user");
+        bnc_ctl_store_failed_what(src, "read the user");
     } else if (must_be_enabled && u.disabled) {
         *exists = 1;
         bnc_ctl_errx("user '%s' is disabled: its tokens would not work "
@@ -352,7 +330,7 @@ bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         goto out;
     }
     if (src != BNC_STORE_OK) {
-        rc = bnc_ctl_token_store_failed(src, "store the token");
+        rc = bnc_ctl_store_failed_what(src, "store the token");
         goto out;
     }
     snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "id=%s", t.id);
@@ -362,7 +340,7 @@ bnc_ctl_token_create(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         printf("token %s created for %s", t.id, bnc_ctl_vis(&vis, user));
         if (t.expires > 0)
             printf(", expires %s",
-                   bnc_ctl_token_time(tbuf, sizeof(tbuf), t.expires));
+                   bnc_ctl_time(tbuf, sizeof(tbuf), t.expires));
         printf("\n%s\n", key);
         fflush(stdout);
         /* The reminder goes to the human; stdout keeps just the data. */
@@ -484,13 +462,13 @@ bnc_ctl_token_list_one(const struct bnc_token *t, void *arg)
     row[0] = bnc_strdup(t->id);
     row[1] = bnc_strdup(bnc_ctl_vis(&b, t->user != NULL ? t->user : "?"));
     row[2] = bnc_strdup(t->label != NULL ? bnc_ctl_vis(&b, t->label) : "-");
-    row[3] = bnc_strdup(bnc_ctl_token_time(tbuf, sizeof(tbuf), t->created));
-    bnc_ctl_token_time(tbuf, sizeof(tbuf), t->expires);
+    row[3] = bnc_strdup(bnc_ctl_time(tbuf, sizeof(tbuf), t->created));
+    bnc_ctl_time(tbuf, sizeof(tbuf), t->expires);
     if (t->expires > 0 && l->now >= t->expires)
         bnc_strlcpy(tbuf + strlen(tbuf), " (expired)",
                     sizeof(tbuf) - strlen(tbuf));
     row[4] = bnc_strdup(tbuf);
-    row[5] = bnc_strdup(bnc_ctl_token_time(tbuf, sizeof(tbuf), t->last_used));
+    row[5] = bnc_strdup(bnc_ctl_time(tbuf, sizeof(tbuf), t->last_used));
     row[6] = bnc_ctl_token_joined(t->scopes, ",");
     row[7] = bnc_ctl_token_joined(t->cidrs, ",");
     row[8] = bnc_strdup(t->device != NULL ? bnc_ctl_vis(&b, t->device) : "-");
@@ -540,7 +518,7 @@ bnc_ctl_token_list(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
     src = bnc_store_token_foreach(ctx->store, user, bnc_ctl_token_list_one,
                                   &l);
     if (src != BNC_STORE_OK && src != BNC_STORE_NOTFOUND) {
-        rc = bnc_ctl_token_store_failed(src, "list tokens");
+        rc = bnc_ctl_store_failed_what(src, "list tokens");
         goto out;
     }
     if (l.json) {
@@ -594,7 +572,7 @@ bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
             goto out;
         }
         if (src != BNC_STORE_OK) {
-            rc = bnc_ctl_token_store_failed(src, "revoke the token");
+            rc = bnc_ctl_store_failed_what(src, "revoke the token");
             goto out;
         }
         printf("token %s revoked\n", a->pos[0]);
@@ -612,7 +590,7 @@ bnc_ctl_token_revoke(struct bnc_ctl *ctx, const struct bnc_ctl_args *a)
         goto out;
     }
     if (src != BNC_STORE_OK) {
-        rc = bnc_ctl_token_store_failed(src, "revoke the tokens");
+        rc = bnc_ctl_store_failed_what(src, "revoke the tokens");
         goto out;
     }
     snprintf(ctx->audit_detail, sizeof(ctx->audit_detail), "count=%zu", count);

@@ -157,18 +157,6 @@ bnc_ctl_after_second(int64_t stamp)
     }
 }
 
-static const char *
-bnc_ctl_time(char *buf, size_t size, int64_t t)
-{
-    struct tm tm;
-    time_t tt = (time_t)t;
-
-    if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        bnc_strlcpy(buf, "-", size);
-    return buf;
-}
-
 /* "none" for "" and "!" (no usable password), else the format's name. */
 static const char *
 bnc_ctl_hash_format(const char *hash)

@@ -129,6 +129,11 @@ void bnc_ctl_print_table(const char *const *head, size_t ncols,
 /* Reports a store that needs recovery (BNC_STORE_DEAD) for "cannot WHAT":
  * recovers it for the next command and makes the exit status 75. */
 void bnc_ctl_store_dead(const char *what);
+/* A failed store call of a command on WHAT ("revoke tokens", ...): the
+ * message, or bnc_ctl_store_dead's recovery. Returns BNC_CTL_EXIT_FAIL. */
+int bnc_ctl_store_failed_what(int rc, const char *what);
+/* Unix time as RFC 3339 UTC into buf, "-" for 0 (never). Returns buf. */
+const char *bnc_ctl_time(char *buf, size_t size, int64_t t);
 void bnc_ctl_warnx(const char *fmt, ...) BNC_PRINTF(1, 2);
 /* Returns s with control bytes and backslashes shown as \xNN / \\, for
  * quoting user input in messages. The string lives in b (reset first). */
