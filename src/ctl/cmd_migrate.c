@@ -638,8 +638,6 @@ bnc_ctl_import_slurp(const char *file, size_t *len)
 {
     struct stat st;
     char *buf;
-    size_t got = 0;
-    ssize_t r;
     int fd;
 
     fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -654,18 +652,8 @@ bnc_ctl_import_slurp(const char *file, size_t *len)
         close(fd);
         return NULL;
     }
-    buf = bnc_malloc((size_t)st.st_size + 1);
-    while (got < (size_t)st.st_size) {
-        r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    buf = bnc_read_fd(fd, (size_t)st.st_size, len);
     close(fd);
-    buf[got] = '\0';
-    *len = got;
     return buf;
 }
 

@@ -29,9 +29,6 @@ bnc_jwt_read_file(const char *path, int secret, char **data, size_t *len,
                   unsigned *mode, struct bnc_err *err)
 {
     struct stat st;
-    ssize_t r;
-    size_t got = 0;
-    char *buf;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
@@ -53,19 +50,8 @@ bnc_jwt_read_file(const char *path, int secret, char **data, size_t *len,
     }
     if (mode != NULL)
         *mode = (unsigned)st.st_mode;
-    buf = bnc_malloc((size_t)st.st_size + 1);
-    while (got < (size_t)st.st_size) {
-        r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    *data = bnc_read_fd(fd, (size_t)st.st_size, len);
     close(fd);
-    buf[got] = '\0';
-    *data = buf;
-    *len = got;
     return 0;
 }
 

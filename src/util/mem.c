@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "util/mem.h"
 
@@ -69,4 +71,24 @@ bnc_strndup(const char *s, size_t n)
     memcpy(p, s, len);
     p[len] = '\0';
     return p;
+}
+
+char *
+bnc_read_fd(int fd, size_t size, size_t *len)
+{
+    char *buf = bnc_malloc(size + 1);
+    size_t got = 0;
+    ssize_t r;
+
+    while (got < size) {
+        r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    *len = got;
+    return buf;
 }
